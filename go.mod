@@ -1,0 +1,3 @@
+module github.com/soliplex/slogotlp
+
+go 1.26
