@@ -1,0 +1,546 @@
+package slogotlp
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeKey is the attribute key that gives a logger its own instrumentation
+// scope when bound with With at the top level:
+//
+//	billing := logger.With(slogotlp.ScopeKey, "billing")
+//
+// The attribute is consumed, not exported: records of different scopes land
+// in separate scopeLogs entries of one payload. It works through middleware
+// that forwards WithAttrs; (*Handler).WithScope does the same directly.
+const ScopeKey = "otel.scope.name"
+
+// HandlerOptions configures a Handler. A nil *HandlerOptions, and every zero
+// field, means the default written in the field's comment.
+type HandlerOptions struct {
+	// Level is the minimum level exported. A *slog.LevelVar changes it at run
+	// time. Default: slog.LevelInfo.
+	Level slog.Leveler
+
+	// AddSource adds code.file.path, code.line.number and code.function.name
+	// from the record's caller.
+	AddSource bool
+
+	// Resource holds the resource attributes every payload carries, such as
+	// service.name. Group values become nested kvlist values.
+	Resource []slog.Attr
+
+	// ScopeName and ScopeVersion name the default instrumentation scope.
+	// Default: "github.com/soliplex/slogotlp" and this module's version.
+	ScopeName, ScopeVersion string
+
+	// BatchSize is the most records in one export; a queue this long is
+	// exported at once. Default: 256.
+	BatchSize int
+
+	// FlushInterval is how often queued records are exported when nothing
+	// else triggers an export. Default: 30s.
+	FlushInterval time.Duration
+
+	// MaxQueueSize is the most records waiting for export; past it the
+	// overflow policy drops the oldest TRACE/DEBUG record, then the oldest
+	// INFO/WARN, and only when nothing else is queued the oldest
+	// ERROR/FATAL. Default: 1024.
+	MaxQueueSize int
+
+	// MaxQueueBytes bounds the memory queued records hold, counted by the
+	// capacity of their buffers; the same overflow policy applies. Together
+	// with MaxQueueSize it is the hard bound on memory when the queue is full
+	// of ERRORs; the batch in flight (at most BatchSize records and
+	// MaxPayloadBytes) comes on top. Default: 16 MiB.
+	MaxQueueBytes int
+
+	// MaxPayloadBytes is the largest payload sent in one request: a batch
+	// whose JSON would be larger is split, and a record that alone is larger
+	// is dropped and counted. Default: 1 MiB, the relay's limit.
+	MaxPayloadBytes int
+
+	// MaxValueLen cuts string values and the message to this many bytes
+	// (ending in "…"), so one huge string cannot make a record too large to
+	// send. Default: 64 KiB. Negative: no limit.
+	MaxValueLen int
+
+	// ExportTimeout bounds one call to the exporter. Default: 30s.
+	ExportTimeout time.Duration
+
+	// InitialBackoff and MaxBackoff shape the retry delays: InitialBackoff
+	// doubled per attempt up to MaxBackoff, each ±20% jitter. A receiver's
+	// Retry-After overrides them. Defaults: 1s and 32s.
+	InitialBackoff, MaxBackoff time.Duration
+
+	// MaxRetryTime is how long a batch is retried before it is dropped and
+	// counted. It does not apply while the receiver is offline (unreachable):
+	// then the handler probes with backoff until it answers or Shutdown's
+	// context ends. Default: 2m.
+	MaxRetryTime time.Duration
+
+	// OnError receives export errors: fatal errors, rejected records, retries
+	// given up. It is called from the export goroutine and must not block for
+	// long; it must not log through this handler. Errors never contain
+	// credentials. Default: nil, errors are only counted in Stats.
+	OnError func(error)
+
+	// StackTraces adds exception.stacktrace, captured where the record was
+	// logged, to ERROR and FATAL records whose error value carries no stack
+	// of its own.
+	StackTraces bool
+
+	// TrimPaths, when set, rewrites file paths in code.file.path and in
+	// exception.stacktrace, e.g. to keep home directories from leaving the
+	// process (see TrimPath).
+	TrimPaths func(string) string
+
+	// DropReportInterval is how often the handler logs a WARN record of its
+	// own counting the records dropped since the last report, if any were,
+	// so drop rates show in the backend. Default: 1m. Negative: never.
+	DropReportInterval time.Duration
+}
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o *HandlerOptions) withDefaults() *HandlerOptions {
+	var c HandlerOptions
+	if o != nil {
+		c = *o
+	}
+	c.Resource = slices.Clone(c.Resource)
+	if c.Level == nil {
+		c.Level = slog.LevelInfo
+	}
+	if c.ScopeName == "" {
+		c.ScopeName = "github.com/soliplex/slogotlp"
+		if c.ScopeVersion == "" {
+			c.ScopeVersion = moduleVersion()
+		}
+	}
+	setDefault(&c.BatchSize, 256)
+	setDefault(&c.FlushInterval, 30*time.Second)
+	setDefault(&c.MaxQueueSize, 1024)
+	setDefault(&c.MaxQueueBytes, 16<<20)
+	setDefault(&c.MaxPayloadBytes, 1<<20)
+	setDefault(&c.MaxValueLen, 64<<10)
+	setDefault(&c.ExportTimeout, 30*time.Second)
+	setDefault(&c.InitialBackoff, time.Second)
+	setDefault(&c.MaxBackoff, 32*time.Second)
+	setDefault(&c.MaxRetryTime, 2*time.Minute)
+	setDefault(&c.DropReportInterval, time.Minute)
+	c.BatchSize = min(c.BatchSize, c.MaxQueueSize)
+	return &c
+}
+
+func setDefault[T int | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
+// moduleVersion is this library's version as the main program's build
+// records it, for the default scope's version and telemetry.sdk.version.
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/soliplex/slogotlp" {
+				return m.Version
+			}
+		}
+	}
+	return "devel"
+}
+
+// Handler is an slog.Handler that encodes each record as an OTLP log record
+// and exports it in batches from a background goroutine. Handle never waits
+// on the network.
+//
+// Create one with NewHandler, pass it to slog.New, and call Shutdown before
+// the program exits. Handlers derived with WithAttrs, WithGroup and WithScope
+// share the original's queue, exporter and counters.
+type Handler struct {
+	c      *core
+	scope  int32
+	exc    error        // first error value bound with WithAttrs
+	levels []groupLevel // levels[0] is the top; one more per WithGroup
+}
+
+// groupLevel is one open group: the attributes bound at that depth,
+// pre-encoded as OTLP KeyValue elements each followed by a comma.
+type groupLevel struct {
+	name string
+	enc  []byte
+	keys []string
+	ends []int // ends[i] is where element i ends in enc
+}
+
+// core is what all handlers derived from one NewHandler call share.
+type core struct {
+	level     slog.Leveler
+	addSource bool
+	stacks    bool
+	maxRecord int
+	enc       encoder
+	b         *batcher
+	scopes    *scopeRegistry
+}
+
+var _ slog.Handler = (*Handler)(nil)
+
+// NewHandler returns a Handler that exports through exp. A nil opts means
+// the defaults. The handler starts its export goroutine at once; Shutdown
+// stops it.
+func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
+	o := opts.withDefaults()
+	if exp == nil {
+		exp = discardExporter{}
+	}
+	c := &core{
+		level:     o.Level,
+		addSource: o.AddSource,
+		stacks:    o.StackTraces,
+		enc:       encoder{maxValueLen: max(o.MaxValueLen, 0), trimPath: o.TrimPaths},
+		scopes:    &scopeRegistry{},
+	}
+	root := c.scopes.id(o.ScopeName, o.ScopeVersion)
+
+	env := []byte(`{"resourceLogs":[{"resource":{"attributes":[`)
+	var arr [16]slog.Attr
+	res, _ := collect(arr[:0], o.Resource, nil)
+	env = c.enc.appendAttrs(env, res, 0)
+	env = closeList(env)
+	env = append(env, `},"scopeLogs":[`...)
+
+	c.b = newBatcher(exp, o, env, c.scopes)
+	// Leave room for the envelope, the largest scope and the brackets.
+	c.maxRecord = o.MaxPayloadBytes - len(env) - scopeOverhead - 512
+	h := &Handler{c: c, scope: root, levels: []groupLevel{{}}}
+	if o.DropReportInterval > 0 {
+		c.b.report = h.reportDrops
+	}
+	go c.b.run()
+	return h
+}
+
+// Enabled reports whether a record at level l would be exported: one
+// comparison against the Level option and the run-time switch.
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.c.level.Level() && !h.c.b.paused.Load()
+}
+
+// SetEnabled switches export on or off at run time, e.g. from a config
+// toggle. While off, Enabled reports false, so loggers skip building records
+// at all; records that reach Handle anyway are counted as dropped.
+func (h *Handler) SetEnabled(on bool) { h.c.b.paused.Store(!on) }
+
+// Handle encodes r and queues it for export. It returns an error only when r
+// was not accepted (see ErrShutdown, ErrExportDisabled, ErrQueueFull,
+// ErrTooLarge); every such record is counted in Stats. Export errors never
+// come back here: they go to OnError.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	b := h.c.b
+	if b.closed.Load() || b.disabled.Load() || b.paused.Load() {
+		// Count the drop without encoding anything.
+		bp := getBuffer()
+		return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
+	}
+	bp := getBuffer()
+	*bp = h.appendRecord((*bp)[:0], ctx, r, time.Now())
+	return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
+}
+
+// appendRecord appends r as one OTLP/JSON LogRecord object.
+func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, now time.Time) []byte {
+	c := h.c
+	t := r.Time
+	if t.IsZero() {
+		t = now
+	}
+	buf = append(buf, `{"timeUnixNano":`...)
+	buf = appendUnixNano(buf, t)
+	buf = append(buf, `,"observedTimeUnixNano":`...)
+	buf = appendUnixNano(buf, now)
+	buf = append(buf, `,"severityNumber":`...)
+	buf = strconv.AppendInt(buf, int64(severityNumber(r.Level)), 10)
+	buf = append(buf, `,"severityText":"`...)
+	buf = appendSeverityText(buf, r.Level)
+	buf = append(buf, `","body":{"stringValue":`...)
+	buf = appendString(buf, r.Message, c.enc.maxValueLen)
+	buf = append(buf, '}')
+
+	var arr [24]slog.Attr
+	attrs := arr[:0]
+	var recErr error
+	r.Attrs(func(a slog.Attr) bool {
+		attrs, recErr = collectAttr(attrs, a, recErr)
+		return true
+	})
+
+	mark := len(buf)
+	buf = append(buf, `,"attributes":[`...)
+	start := len(buf)
+	if c.addSource {
+		buf = c.enc.appendSource(buf, r.PC)
+	}
+	if err := recErr; err != nil || h.exc != nil {
+		if err == nil {
+			err = h.exc
+		}
+		buf = c.enc.appendException(buf, err, c.stacks && r.Level >= slog.LevelError)
+	}
+	buf = h.appendLevel(buf, 0, attrs)
+	if len(buf) == start {
+		buf = buf[:mark]
+	} else {
+		buf = closeList(buf)
+	}
+
+	if ctx != nil {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			// Any valid span context correlates, sampled or not.
+			tid, sid := sc.TraceID(), sc.SpanID()
+			buf = append(buf, `,"traceId":`...)
+			buf = appendHex(buf, tid[:])
+			buf = append(buf, `,"spanId":`...)
+			buf = appendHex(buf, sid[:])
+			buf = append(buf, `,"flags":`...)
+			buf = strconv.AppendUint(buf, uint64(sc.TraceFlags()), 10)
+		}
+	}
+	return append(buf, '}')
+}
+
+// appendLevel appends the bound attributes of level i, then either the
+// record's attributes (innermost level) or the next group, which is left out
+// when it ends up empty.
+func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
+	lv := &h.levels[i]
+	if i == len(h.levels)-1 {
+		buf = lv.appendBound(buf, attrs)
+		return h.c.enc.appendAttrs(buf, attrs, i)
+	}
+	buf = append(buf, lv.enc...)
+	mark := len(buf)
+	buf = appendKey(buf, h.levels[i+1].name)
+	buf = append(buf, `{"kvlistValue":{"values":[`...)
+	start := len(buf)
+	buf = h.appendLevel(buf, i+1, attrs)
+	if len(buf) == start {
+		return buf[:mark]
+	}
+	buf = closeList(buf)
+	return append(buf, "}}},"...)
+}
+
+// appendBound appends the level's bound attributes, leaving out any whose key
+// one of the record's attributes repeats (the record's value wins).
+func (lv *groupLevel) appendBound(buf []byte, attrs []slog.Attr) []byte {
+	clash := false
+	for _, k := range lv.keys {
+		if shadowed(k, attrs) {
+			clash = true
+			break
+		}
+	}
+	if !clash {
+		return append(buf, lv.enc...)
+	}
+	start := 0
+	for j, k := range lv.keys {
+		if !shadowed(k, attrs) {
+			buf = append(buf, lv.enc[start:lv.ends[j]]...)
+		}
+		start = lv.ends[j]
+	}
+	return buf
+}
+
+// collectAttr is collect for a single attribute.
+func collectAttr(dst []slog.Attr, a slog.Attr, firstErr error) ([]slog.Attr, error) {
+	return collect(dst, []slog.Attr{a}, firstErr)
+}
+
+// WithAttrs returns a handler whose records carry attrs, encoded once here.
+// A top-level ScopeKey attribute selects the instrumentation scope instead.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if len(attrs) == 0 {
+		return h
+	}
+	h2 := *h
+	var arr [16]slog.Attr
+	eff, err := collect(arr[:0], attrs, nil)
+	if len(h.levels) == 1 {
+		eff = slices.DeleteFunc(eff, func(a slog.Attr) bool {
+			if a.Key == ScopeKey && a.Value.Kind() == slog.KindString {
+				h2.scope = h.c.scopes.id(a.Value.String(), "")
+				return true
+			}
+			return false
+		})
+	}
+	if h2.exc == nil {
+		h2.exc = err
+	}
+	h2.levels = slices.Clone(h.levels)
+	last := &h2.levels[len(h2.levels)-1]
+	nl := groupLevel{name: last.name}
+	start := 0
+	for j, k := range last.keys {
+		if !shadowed(k, eff) {
+			nl.enc = append(nl.enc, last.enc[start:last.ends[j]]...)
+			nl.keys = append(nl.keys, k)
+			nl.ends = append(nl.ends, len(nl.enc))
+		}
+		start = last.ends[j]
+	}
+	for i, a := range eff {
+		if shadowed(a.Key, eff[i+1:]) {
+			continue
+		}
+		n := len(nl.enc)
+		nl.enc = h.c.enc.appendAttr(nl.enc, a, len(h.levels))
+		if len(nl.enc) > n {
+			nl.keys = append(nl.keys, a.Key)
+			nl.ends = append(nl.ends, len(nl.enc))
+		}
+	}
+	*last = nl
+	return &h2
+}
+
+// WithGroup returns a handler that nests later attributes in a group named
+// name, exported as a kvlist value (the shape the otelslog bridge uses). A
+// group replaces an attribute of the same key bound before it.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	h2 := *h
+	levels := make([]groupLevel, len(h.levels), len(h.levels)+1)
+	copy(levels, h.levels)
+	last := &levels[len(levels)-1]
+	if j := slices.Index(last.keys, name); j >= 0 {
+		start := 0
+		if j > 0 {
+			start = last.ends[j-1]
+		}
+		cut := last.ends[j] - start
+		nl := groupLevel{name: last.name}
+		nl.enc = slices.Concat(last.enc[:start], last.enc[last.ends[j]:])
+		nl.keys = slices.Delete(slices.Clone(last.keys), j, j+1)
+		nl.ends = slices.Clone(last.ends[:j])
+		for _, e := range last.ends[j+1:] {
+			nl.ends = append(nl.ends, e-cut)
+		}
+		*last = nl
+	}
+	h2.levels = append(levels, groupLevel{name: name})
+	return &h2
+}
+
+// WithScope returns a handler whose records belong to the instrumentation
+// scope name (and version), the per-logger name of other logging APIs:
+//
+//	billing := slog.New(h.WithScope("billing", ""))
+func (h *Handler) WithScope(name, version string) *Handler {
+	h2 := *h
+	h2.scope = h.c.scopes.id(name, version)
+	return &h2
+}
+
+// Flush exports every record queued at the call and returns when that is
+// done or ctx ends.
+func (h *Handler) Flush(ctx context.Context) error { return h.c.b.flush(ctx) }
+
+// Shutdown stops accepting records, exports everything queued (retrying as
+// needed) until ctx ends, shuts the exporter down and returns. Records still
+// queued when ctx ends are counted as dropped. It is safe to call more than
+// once and from any handler derived from the same NewHandler call; no
+// goroutine of the handler outlives it.
+func (h *Handler) Shutdown(ctx context.Context) error { return h.c.b.shutdown(ctx) }
+
+// Stats returns a consistent snapshot of the handler's counters.
+func (h *Handler) Stats() Stats { return h.c.b.stats() }
+
+// reportDrops logs the drops since the last report as a WARN record of the
+// handler's own, so drop rates show in the backend next to the logs.
+func (h *Handler) reportDrops(d DropCounts) {
+	r := slog.NewRecord(time.Now(), slog.LevelWarn, "slogotlp: log records dropped", 0)
+	r.AddAttrs(slog.Uint64("otel.logs.dropped_count", d.Total()))
+	for i := range numDropReasons {
+		var n uint64
+		switch i {
+		case DropQueueFull:
+			n = d.QueueFull
+		case DropDisabled:
+			n = d.Disabled
+		case DropRetriesExhausted:
+			n = d.RetriesExhausted
+		case DropTooLarge:
+			n = d.TooLarge
+		case DropRejected:
+			n = d.Rejected
+		case DropShutdown:
+			n = d.Shutdown
+		}
+		if n > 0 {
+			r.AddAttrs(slog.Uint64("otel.logs.dropped."+i.String(), n))
+		}
+	}
+	_ = h.Handle(context.Background(), r)
+}
+
+// scopeRegistry interns instrumentation scopes. Handlers hold an index; the
+// batcher reads the pre-encoded JSON through a lock-free snapshot.
+type scopeRegistry struct {
+	mu    sync.Mutex
+	byKey map[[2]string]int32
+	list  atomic.Pointer[[]scopeInfo]
+}
+
+type scopeInfo struct {
+	json []byte // {"name":"...","version":"..."}
+}
+
+func (s *scopeRegistry) id(name, version string) int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{name, version}
+	if id, ok := s.byKey[k]; ok {
+		return id
+	}
+	if s.byKey == nil {
+		s.byKey = map[[2]string]int32{}
+	}
+	j := append([]byte(`{"name":`), appendString(nil, name, 0)...)
+	if version != "" {
+		j = append(j, `,"version":`...)
+		j = appendString(j, version, 0)
+	}
+	j = append(j, '}')
+	var list []scopeInfo
+	if p := s.list.Load(); p != nil {
+		list = slices.Clone(*p)
+	}
+	list = append(list, scopeInfo{json: j})
+	id := int32(len(list) - 1)
+	s.byKey[k] = id
+	s.list.Store(&list)
+	return id
+}
+
+func (s *scopeRegistry) snapshot() []scopeInfo { return *s.list.Load() }
+
+// discardExporter accepts everything; NewHandler uses it for a nil Exporter.
+type discardExporter struct{}
+
+func (discardExporter) Export(context.Context, []byte, int) Result { return Result{} }
+func (discardExporter) Shutdown(context.Context) error           { return nil }
