@@ -543,4 +543,4 @@ func (s *scopeRegistry) snapshot() []scopeInfo { return *s.list.Load() }
 type discardExporter struct{}
 
 func (discardExporter) Export(context.Context, []byte, int) Result { return Result{} }
-func (discardExporter) Shutdown(context.Context) error           { return nil }
+func (discardExporter) Shutdown(context.Context) error             { return nil }
