@@ -199,6 +199,12 @@ var _ slog.Handler = (*Handler)(nil)
 // the defaults. The handler starts its export goroutine at once; Shutdown
 // stops it.
 func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
+	return newHandler(exp, opts, nil)
+}
+
+// newHandler is NewHandler with a hook that may adjust the batcher (the test
+// seams) before its goroutine starts.
+func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handler {
 	o := opts.withDefaults()
 	if exp == nil {
 		exp = discardExporter{}
@@ -225,6 +231,9 @@ func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
 	h := &Handler{c: c, scope: root, levels: []groupLevel{{}}}
 	if o.DropReportInterval > 0 {
 		c.b.report = h.reportDrops
+	}
+	if hook != nil {
+		hook(c.b)
 	}
 	go c.b.run()
 	return h

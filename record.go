@@ -326,22 +326,29 @@ func errorStack(err error, msg string) string {
 }
 
 // callerStack formats the logging goroutine's stack the way a Go panic does,
-// leaving out the frames of log/slog, this package and slog middleware.
+// starting at the caller of the logger: the leading frames of log/slog, this
+// package's handlers and slog middleware are left out.
 func callerStack() string {
 	var pcs [64]uintptr
 	n := runtime.Callers(3, pcs[:])
 	frames := runtime.CallersFrames(pcs[:n])
 	var sb strings.Builder
+	leading := true
 	for {
 		f, more := frames.Next()
-		if !internalFrame(f.Function) {
-			sb.WriteString(f.Function)
-			sb.WriteString("\n\t")
-			sb.WriteString(f.File)
-			sb.WriteByte(':')
-			sb.WriteString(strconv.Itoa(f.Line))
-			sb.WriteByte('\n')
+		if leading && internalFrame(f.Function) {
+			if !more {
+				break
+			}
+			continue
 		}
+		leading = false
+		sb.WriteString(f.Function)
+		sb.WriteString("\n\t")
+		sb.WriteString(f.File)
+		sb.WriteByte(':')
+		sb.WriteString(strconv.Itoa(f.Line))
+		sb.WriteByte('\n')
 		if !more {
 			break
 		}
@@ -350,7 +357,7 @@ func callerStack() string {
 }
 
 func internalFrame(fn string) bool {
-	for _, p := range []string{"log/slog.", "github.com/soliplex/slogotlp.", "github.com/samber/slog-", "runtime."} {
+	for _, p := range []string{"log/slog.", "github.com/soliplex/slogotlp.(", "github.com/samber/slog-"} {
 		if strings.HasPrefix(fn, p) {
 			return true
 		}

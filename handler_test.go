@@ -1,0 +1,382 @@
+package slogotlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/slogtest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestSlogtest runs the standard library's handler conformance suite,
+// reading our own OTLP output back.
+func TestSlogtest(t *testing.T) {
+	var h *Handler
+	var exp *captureExporter
+	slogtest.Run(t, func(t *testing.T) slog.Handler {
+		h, exp = newTestHandler(t, nil)
+		return h
+	}, func(t *testing.T) map[string]any {
+		flush(t, h)
+		recs := exp.records(t)
+		require.Len(t, recs, 1)
+		return toSlogtestMap(recs[0])
+	})
+}
+
+// toSlogtestMap converts a decoded OTLP record to the map shape slogtest
+// expects: time, level and msg at the top, attributes and groups as keys.
+// The record time falls back to the observed time when slog's time is
+// zero, so "no time" shows as the two being equal.
+func toSlogtestMap(rec map[string]any) map[string]any {
+	m := attrMap(rec["attributes"])
+	if rec["timeUnixNano"] != rec["observedTimeUnixNano"] {
+		m[slog.TimeKey] = rec["timeUnixNano"]
+	}
+	m[slog.LevelKey] = rec["severityText"]
+	m[slog.MessageKey] = rec["body"].(map[string]any)["stringValue"]
+	return m
+}
+
+func TestSeverity(t *testing.T) {
+	for _, tc := range []struct {
+		level slog.Level
+		num   float64
+		text  string
+	}{
+		{LevelTrace - 4, 1, "TRACE-4"},
+		{LevelTrace, 1, "TRACE"},
+		{slog.LevelDebug, 5, "DEBUG"},
+		{slog.LevelDebug + 1, 6, "DEBUG+1"},
+		{slog.LevelInfo, 9, "INFO"},
+		{slog.LevelWarn, 13, "WARN"},
+		{slog.LevelError, 17, "ERROR"},
+		{slog.LevelError + 2, 19, "ERROR+2"},
+		{LevelFatal, 21, "FATAL"},
+		{LevelFatal + 10, 24, "FATAL+10"},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			h, exp := newTestHandler(t, &HandlerOptions{Level: slog.Level(-100)})
+			slog.New(h).Log(context.Background(), tc.level, "m")
+			flush(t, h)
+			rec := exp.records(t)[0]
+			assert.Equal(t, tc.num, rec["severityNumber"])
+			assert.Equal(t, tc.text, rec["severityText"])
+		})
+	}
+}
+
+type panicValuer struct{}
+
+func (panicValuer) LogValue() slog.Value { panic("boom") }
+
+type panicStringer struct{}
+
+func (panicStringer) String() string { panic("stringer boom") }
+
+type point struct{ X, Y int }
+
+type tokenValuer string
+
+func (tokenValuer) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// TestAttributeMapping is the golden table of the Record Conversion section.
+func TestAttributeMapping(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	cyclic := map[string]any{}
+	cyclic["self"] = cyclic
+	deep := map[string]any{}
+	cur := deep
+	for range 40 {
+		next := map[string]any{}
+		cur["n"] = next
+		cur = next
+	}
+	for _, tc := range []struct {
+		name string
+		attr slog.Attr
+		want any // decoded value; nil means the attribute is absent
+	}{
+		{"string", slog.String("k", "v"), "v"},
+		{"int", slog.Int("k", -3), "-3"},
+		{"int64 max", slog.Int64("k", math.MaxInt64), "9223372036854775807"},
+		{"uint64 small", slog.Uint64("k", 7), "7"},
+		{"uint64 above MaxInt64", slog.Uint64("k", math.MaxUint64), "18446744073709551615"},
+		{"float", slog.Float64("k", 1.5), 1.5},
+		{"NaN", slog.Float64("k", math.NaN()), "NaN"},
+		{"+Inf", slog.Float64("k", math.Inf(1)), "Infinity"},
+		{"-Inf", slog.Float64("k", math.Inf(-1)), "-Infinity"},
+		{"bool", slog.Bool("k", true), true},
+		{"duration", slog.Duration("k", 1500*time.Millisecond), "1500000000"},
+		{"time", slog.Time("k", now), "2026-01-02T03:04:05.000000006Z"},
+		{"bytes", slog.Any("k", []byte("hi")), "aGk="},
+		{"slice", slog.Any("k", []int{1, 2}), []any{"1", "2"}},
+		{"array of any", slog.Any("k", [2]any{"a", true}), []any{"a", true}},
+		{"map", slog.Any("k", map[string]int{"b": 2, "a": 1}), map[string]any{"a": "1", "b": "2"}},
+		{"group", slog.Group("k", "a", 1, slog.Group("b", "c", "d")), map[string]any{"a": "1", "b": map[string]any{"c": "d"}}},
+		{"empty group", slog.Group("k"), nil},
+		{"group of empty group", slog.Group("k", slog.Group("e")), nil},
+		{"LogValuer", slog.Any("k", tokenValuer("secret")), "[redacted]"},
+		{"panicking LogValuer", slog.Any("k", panicValuer{}), "LogValue panicked"},
+		{"panicking Stringer", slog.Any("k", panicStringer{}), "!PANIC: stringer boom"},
+		{"struct", slog.Any("k", point{1, 2}), "{X:1 Y:2}"},
+		{"error", slog.Any("k", errors.New("bad")), "bad"},
+		{"cyclic", slog.Any("k", cyclic), "!DEPTH"},
+		{"deep", slog.Any("k", deep), "!DEPTH"},
+		{"invalid UTF-8", slog.String("k", "a\xffb"), "a\ufffdb"},
+		{"control chars", slog.String("k", "a\x00\n\"\\\u2028"), "a\x00\n\"\\\u2028"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, exp := newTestHandler(t, nil)
+			slog.New(h).LogAttrs(context.Background(), slog.LevelInfo, "m", tc.attr)
+			flush(t, h)
+			recs := exp.records(t)
+			require.Len(t, recs, 1)
+			got, ok := attrMap(recs[0]["attributes"])["k"]
+			if tc.want == nil {
+				assert.False(t, ok, "attribute should be absent, got %v", got)
+				return
+			}
+			require.True(t, ok, "attribute missing")
+			if s, isStr := tc.want.(string); isStr && (strings.HasPrefix(s, "LogValue panicked") || s == "!DEPTH") {
+				assert.Contains(t, fmt.Sprint(got), s)
+				return
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestBytesValueKey pins the OTLP type names: a typo in one would decode as
+// a generic map above.
+func TestValueTypeNames(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	slog.New(h).Info("m", "s", "x", "i", 1, "f", 1.5, "b", true, "y", []byte{1}, "a", []int{1}, "g", slog.GroupValue(slog.Int("x", 1)))
+	flush(t, h)
+	p := string(exp.payloads[0])
+	for _, want := range []string{`{"stringValue":"x"}`, `{"intValue":"1"}`, `{"doubleValue":1.5}`, `{"boolValue":true}`, `{"bytesValue":"AQ=="}`, `{"arrayValue":{"values":[{"intValue":"1"}]}}`, `{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"1"}}]}}`} {
+		assert.Contains(t, p, want)
+	}
+}
+
+func TestNilValueIsEmptyAnyValue(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	slog.New(h).Info("m", "k", nil)
+	flush(t, h)
+	assert.Contains(t, string(exp.payloads[0]), `{"key":"k","value":{}}`)
+}
+
+func TestTimestamps(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	ts := time.Date(2026, 11, 26, 1, 2, 3, 4, time.UTC)
+	r := slog.NewRecord(ts, slog.LevelInfo, "with time", 0)
+	require.NoError(t, h.Handle(context.Background(), r))
+	before := time.Now()
+	require.NoError(t, h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "zero time", 0)))
+	flush(t, h)
+	recs := exp.records(t)
+	assert.Equal(t, strconv.FormatInt(ts.UnixNano(), 10), recs[0]["timeUnixNano"])
+	obs, err := strconv.ParseInt(recs[0]["observedTimeUnixNano"].(string), 10, 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, obs, before.Add(-time.Second).UnixNano())
+	// A zero time falls back to the observed time.
+	assert.Equal(t, recs[1]["observedTimeUnixNano"], recs[1]["timeUnixNano"])
+	assert.Equal(t, map[string]any{"stringValue": "zero time"}, recs[1]["body"])
+}
+
+func TestDuplicateKeysLastWins(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	l := slog.New(h).With("a", 1, "b", 1, "a", 2).WithGroup("g").With("x", 1, "g2", 0)
+	l.Info("m", "x", 2, "y", 1, "y", 2, slog.Group("g2", "z", 1, "z", 2), slog.Group("", "y", 3))
+	flush(t, h)
+	rec := exp.records(t)[0]
+	attrs := attrMap(rec["attributes"])
+	assert.Equal(t, map[string]any{
+		"a": "2", "b": "1",
+		"g": map[string]any{"x": "2", "y": "3", "g2": map[string]any{"z": "2"}},
+	}, attrs)
+	// No key appears twice in any list.
+	raw := string(exp.payloads[0])
+	assert.Equal(t, 1, strings.Count(raw, `"key":"a"`))
+	assert.Equal(t, 1, strings.Count(raw, `"key":"x"`))
+	assert.Equal(t, 1, strings.Count(raw, `"key":"y"`))
+}
+
+func TestGroupReplacesEarlierAttr(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	slog.New(h).With("req", "flat", "keep", 1).WithGroup("req").Info("m", "id", 7)
+	flush(t, h)
+	assert.Equal(t, map[string]any{"keep": "1", "req": map[string]any{"id": "7"}}, attrMap(exp.records(t)[0]["attributes"]))
+}
+
+func TestWithAttrsDoesNotMutateReceiver(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	base := slog.New(h).With("a", 1).WithGroup("g")
+	// Derive siblings from the same parent: neither may see the other's attrs.
+	l1 := base.With("one", 1)
+	l2 := base.With("two", 2)
+	base.Info("base")
+	l1.Info("l1")
+	l2.Info("l2")
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 3)
+	assert.Equal(t, map[string]any{"a": "1"}, attrMap(recs[0]["attributes"]))
+	assert.Equal(t, map[string]any{"a": "1", "g": map[string]any{"one": "1"}}, attrMap(recs[1]["attributes"]))
+	assert.Equal(t, map[string]any{"a": "1", "g": map[string]any{"two": "2"}}, attrMap(recs[2]["attributes"]))
+}
+
+type stackErr struct{ msg string }
+
+func (e stackErr) Error() string { return e.msg }
+func (e stackErr) Format(s fmt.State, verb rune) {
+	if verb == 'v' && s.Flag('+') {
+		fmt.Fprintf(s, "%s\nmain.work\n\t/src/app/work.go:12", e.msg)
+		return
+	}
+	fmt.Fprint(s, e.msg)
+}
+
+func TestExceptionConventions(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{StackTraces: true, TrimPaths: func(s string) string { return strings.ReplaceAll(s, "/src/app/", "") }})
+	l := slog.New(h)
+	l.Error("plain", "err", fmt.Errorf("wrap: %w", errors.New("root")))
+	l.Warn("with stack", "err", stackErr{"kaput"})
+	l.With("err", errors.New("bound")).Info("bound error")
+	l.Info("no error", "n", 1)
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 4)
+
+	a := attrMap(recs[0]["attributes"])
+	assert.Equal(t, "*fmt.wrapError", a["exception.type"])
+	assert.Equal(t, "wrap: root", a["exception.message"])
+	assert.Equal(t, "wrap: root", a["err"])
+	// Captured at ERROR, without our own or slog's frames.
+	st := a["exception.stacktrace"].(string)
+	assert.Contains(t, st, "TestExceptionConventions")
+	assert.NotContains(t, st, "log/slog.")
+	assert.NotContains(t, st, "slogotlp.(*Handler)")
+
+	b := attrMap(recs[1]["attributes"])
+	assert.Equal(t, "slogotlp.stackErr", b["exception.type"])
+	assert.Equal(t, "kaput\nmain.work\n\twork.go:12", b["exception.stacktrace"], "the error's own stack, trimmed")
+
+	c := attrMap(recs[2]["attributes"])
+	assert.Equal(t, "bound", c["exception.message"])
+	assert.Nil(t, c["exception.stacktrace"], "no capture below ERROR")
+
+	assert.NotContains(t, attrMap(recs[3]["attributes"]), "exception.type")
+}
+
+func TestAddSource(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{AddSource: true})
+	slog.New(h).Info("m")
+	flush(t, h)
+	a := attrMap(exp.records(t)[0]["attributes"])
+	assert.True(t, strings.HasSuffix(a["code.file.path"].(string), "handler_test.go"), a["code.file.path"])
+	assert.NotEqual(t, "0", a["code.line.number"])
+	assert.Equal(t, "github.com/soliplex/slogotlp.TestAddSource", a["code.function.name"])
+}
+
+func TestScopes(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	root := slog.New(h)
+	billing := slog.New(h.WithScope("billing", "1.2.0"))
+	auth := root.With(ScopeKey, "auth", "k", "v")
+	root.Info("r1")
+	billing.Info("b1")
+	auth.Info("a1")
+	root.Info("r2")
+	flush(t, h)
+	require.Len(t, exp.payloads, 1)
+	p := string(exp.payloads[0])
+	assert.Equal(t, 3, strings.Count(p, `{"scope":`))
+	assert.Contains(t, p, `{"scope":{"name":"billing","version":"1.2.0"},"logRecords":[`)
+	assert.Contains(t, p, `{"scope":{"name":"auth"},"logRecords":[`)
+	assert.NotContains(t, p, ScopeKey, "the scope attribute is consumed")
+	recs := exp.records(t)
+	msgs := []string{}
+	for _, r := range recs {
+		msgs = append(msgs, r["body"].(map[string]any)["stringValue"].(string))
+	}
+	assert.Equal(t, []string{"r1", "r2", "b1", "a1"}, msgs, "grouped by scope, in order within each")
+}
+
+func TestResourceAndEnvelope(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "svc"), slog.Group("host", "name", "h1")}})
+	slog.New(h).Info("m")
+	flush(t, h)
+	p := string(exp.payloads[0])
+	assert.True(t, strings.HasPrefix(p, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host","value":{"kvlistValue":{"values":[{"key":"name","value":{"stringValue":"h1"}}]}}}]},"scopeLogs":[{"scope":{"name":"github.com/soliplex/slogotlp"`), p)
+	assert.True(t, strings.HasSuffix(p, `]}]}]}`), p)
+}
+
+func TestHugeStringIsCut(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{MaxValueLen: 10})
+	slog.New(h).Info(strings.Repeat("m", 50), "k", strings.Repeat("é", 50))
+	flush(t, h)
+	rec := exp.records(t)[0]
+	assert.Equal(t, "mmmmmmmmmm…", rec["body"].(map[string]any)["stringValue"])
+	assert.Equal(t, "ééééé…", attrMap(rec["attributes"])["k"], "cut on a rune boundary")
+}
+
+func TestNilContextAndCancelledContext(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	//lint:ignore SA1012 a nil context is the bad input under test
+	require.NoError(t, h.Handle(nil, slog.NewRecord(time.Now(), slog.LevelInfo, "nil ctx", 0))) //nolint:staticcheck
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	slog.New(h).InfoContext(ctx, "cancelled ctx")
+	flush(t, h)
+	assert.Equal(t, 2, exp.count(t))
+}
+
+func TestLevelVar(t *testing.T) {
+	var lv slog.LevelVar
+	h, exp := newTestHandler(t, &HandlerOptions{Level: &lv})
+	l := slog.New(h)
+	l.Debug("hidden")
+	lv.Set(slog.LevelDebug)
+	l.Debug("shown")
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 1)
+	assert.Equal(t, "shown", recs[0]["body"].(map[string]any)["stringValue"])
+}
+
+// TestConcurrentClones uses clones from many goroutines; run with -race.
+func TestConcurrentClones(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{BatchSize: 64, MaxQueueSize: 100000})
+	base := slog.New(h).With("base", 1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			l := base.With("g", g).WithGroup("grp")
+			for i := range 500 {
+				l.With("i", i).Info("m", "x", i)
+			}
+		})
+	}
+	wg.Wait()
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 4000)
+	for _, r := range recs[:10] {
+		a := attrMap(r["attributes"])
+		g := a["grp"].(map[string]any)
+		assert.Equal(t, g["i"], g["x"], "attrs of one clone never leak into another")
+	}
+}

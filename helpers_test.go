@@ -1,0 +1,139 @@
+package slogotlp
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// captureExporter keeps a copy of every payload and answers with the results
+// queued in next (Success when empty).
+type captureExporter struct {
+	mu       sync.Mutex
+	payloads [][]byte
+	next     []Result
+	calls    int
+	shutdown int
+}
+
+func (c *captureExporter) Export(_ context.Context, p []byte, _ int) Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if len(c.next) > 0 {
+		r := c.next[0]
+		c.next = c.next[1:]
+		if r.Outcome != Success {
+			return r
+		}
+		c.payloads = append(c.payloads, append([]byte(nil), p...))
+		return r
+	}
+	c.payloads = append(c.payloads, append([]byte(nil), p...))
+	return Result{}
+}
+
+func (c *captureExporter) Shutdown(context.Context) error {
+	c.mu.Lock()
+	c.shutdown++
+	c.mu.Unlock()
+	return nil
+}
+
+// records decodes every captured payload and returns its log records in
+// order, each as generic JSON.
+func (c *captureExporter) records(t testing.TB) []map[string]any {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]any
+	for _, p := range c.payloads {
+		var req struct {
+			ResourceLogs []struct {
+				ScopeLogs []struct {
+					LogRecords []map[string]any `json:"logRecords"`
+				} `json:"scopeLogs"`
+			} `json:"resourceLogs"`
+		}
+		require.True(t, json.Valid(p), "payload is not valid JSON: %s", p)
+		require.NoError(t, json.Unmarshal(p, &req))
+		for _, rl := range req.ResourceLogs {
+			for _, sl := range rl.ScopeLogs {
+				out = append(out, sl.LogRecords...)
+			}
+		}
+	}
+	return out
+}
+
+func (c *captureExporter) count(t testing.TB) int { return len(c.records(t)) }
+
+// newTestHandler returns a handler on a capture exporter, shut down when the
+// test ends.
+func newTestHandler(t testing.TB, opts *HandlerOptions) (*Handler, *captureExporter) {
+	t.Helper()
+	exp := &captureExporter{}
+	h := NewHandler(exp, opts)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		checkStats(t, h.Stats())
+	})
+	return h, exp
+}
+
+func flush(t testing.TB, h *Handler) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.Flush(ctx))
+}
+
+// checkStats asserts the identity every snapshot must keep.
+func checkStats(t testing.TB, s Stats) {
+	t.Helper()
+	if s.Handled != s.Exported+s.Dropped.Total()+s.Queued {
+		t.Errorf("stats do not add up: handled %d != exported %d + dropped %d + queued %d",
+			s.Handled, s.Exported, s.Dropped.Total(), s.Queued)
+	}
+}
+
+// attrMap turns an OTLP attribute list into a map from key to the decoded
+// value, with kvlists as nested maps, for compact assertions.
+func attrMap(list any) map[string]any {
+	out := map[string]any{}
+	items, _ := list.([]any)
+	for _, it := range items {
+		kv := it.(map[string]any)
+		out[kv["key"].(string)] = anyValue(kv["value"])
+	}
+	return out
+}
+
+func anyValue(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	for k, x := range m {
+		switch k {
+		case "kvlistValue":
+			return attrMap(x.(map[string]any)["values"])
+		case "arrayValue":
+			vals, _ := x.(map[string]any)["values"].([]any)
+			out := make([]any, 0, len(vals))
+			for _, e := range vals {
+				out = append(out, anyValue(e))
+			}
+			return out
+		default:
+			return x
+		}
+	}
+	return nil
+}
