@@ -267,8 +267,8 @@ func TestOfflineDoesNotGiveUp(t *testing.T) {
 	}
 	clock := time.Unix(0, 0)
 	var sawOffline atomic.Bool
-	var h *Handler
-	h = newHandler(exp, &HandlerOptions{MaxRetryTime: time.Second}, func(b *batcher) {
+
+	h := newHandler(exp, &HandlerOptions{MaxRetryTime: time.Second}, func(b *batcher) {
 		b.sleep = func(d time.Duration, _ <-chan struct{}) bool {
 			clock = clock.Add(d)
 			if b.stats().Offline {
