@@ -35,8 +35,13 @@ type HandlerOptions struct {
 	AddSource bool
 
 	// Resource holds the resource attributes every payload carries, such as
-	// service.name. Group values become nested kvlist values.
+	// service.name. Group values become nested kvlist values. They are added
+	// to, and win over, what DetectResource finds.
 	Resource []slog.Attr
+
+	// NoResourceDetection sends only Resource, without DetectResource's
+	// attributes.
+	NoResourceDetection bool
 
 	// ScopeName and ScopeVersion name the default instrumentation scope.
 	// Default: "github.com/soliplex/slogotlp" and this module's version.
@@ -116,6 +121,9 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 		c = *o
 	}
 	c.Resource = slices.Clone(c.Resource)
+	if !c.NoResourceDetection {
+		c.Resource = mergeResource(DetectResource(), c.Resource)
+	}
 	if c.Level == nil {
 		c.Level = slog.LevelInfo
 	}

@@ -316,7 +316,7 @@ func TestScopes(t *testing.T) {
 }
 
 func TestResourceAndEnvelope(t *testing.T) {
-	h, exp := newTestHandler(t, &HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "svc"), slog.Group("host", "name", "h1")}})
+	h, exp := newTestHandler(t, &HandlerOptions{NoResourceDetection: true, Resource: []slog.Attr{slog.String("service.name", "svc"), slog.Group("host", "name", "h1")}})
 	slog.New(h).Info("m")
 	flush(t, h)
 	p := string(exp.payloads[0])
@@ -379,4 +379,41 @@ func TestConcurrentClones(t *testing.T) {
 		g := a["grp"].(map[string]any)
 		assert.Equal(t, g["i"], g["x"], "attrs of one clone never leak into another")
 	}
+}
+
+func TestResourceDetection(t *testing.T) {
+	attrs := attrMap(func() any {
+		var list []any
+		for _, a := range DetectResource() {
+			list = append(list, map[string]any{"key": a.Key, "value": map[string]any{"stringValue": a.Value.String()}})
+		}
+		return list
+	}())
+	assert.True(t, strings.HasPrefix(attrs["service.name"].(string), "unknown_service:"), attrs["service.name"])
+	assert.Equal(t, "linux", attrs["os.type"])
+	assert.Equal(t, "go", attrs["telemetry.sdk.language"])
+	assert.Equal(t, "slogotlp", attrs["telemetry.sdk.name"])
+	assert.NotEmpty(t, attrs["host.name"])
+	assert.NotEmpty(t, attrs["process.pid"])
+	assert.Contains(t, attrs["process.runtime.version"], "go1.")
+
+	h, exp := newTestHandler(t, &HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "mine"), slog.String("host.name", "override")}})
+	slog.New(h).Info("m")
+	flush(t, h)
+	p := string(exp.payloads[0])
+	assert.Equal(t, 1, strings.Count(p, `"key":"service.name"`), "the caller's value replaces the detected one")
+	assert.Contains(t, p, `{"key":"service.name","value":{"stringValue":"mine"}}`)
+	assert.Contains(t, p, `{"key":"host.name","value":{"stringValue":"override"}}`)
+	assert.Contains(t, p, `"key":"telemetry.sdk.name"`)
+
+	h2, exp2 := newTestHandler(t, &HandlerOptions{NoResourceDetection: true})
+	slog.New(h2).Info("m")
+	flush(t, h2)
+	assert.Contains(t, string(exp2.payloads[0]), `{"resource":{"attributes":[]}`)
+}
+
+func TestServiceVersionFromBuildInfo(t *testing.T) {
+	// Under go test the main module is the test binary: "(devel)" and no
+	// VCS stamp, so the detector reports nothing rather than a made-up value.
+	assert.NotEqual(t, "(devel)", serviceVersion())
 }
