@@ -6,6 +6,7 @@ require (
 	github.com/samber/slog-multi v1.7.1
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel/trace v1.47.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/time v0.16.0
 )
 

@@ -233,12 +233,11 @@ func lowerASCII(s string, buf []byte) string {
 // features are facts about a string gathered in one pass; each value rule
 // checks them before running its regexp.
 type features struct {
-	at          bool // '@'
-	digitDot    bool // digit '.' digit
-	colons      int
-	cardDigits  int // longest digit run, single ' ' or '-' allowed between digits
-	wordRun     int // longest run of [A-Za-z0-9_-]
-	anyLowerHex bool
+	at         bool // '@'
+	digitDot   bool // digit '.' digit
+	colons     int
+	cardDigits int // longest digit run, single ' ' or '-' allowed between digits
+	wordRun    int // longest run of [A-Za-z0-9_-]
 }
 
 func scan(s string) features {

@@ -262,10 +262,13 @@ func TestSampleOptionsEdges(t *testing.T) {
 	assert.Greater(t, s.thresholds[0], uint64(math.MaxUint64-1<<12), "a rate just below 1 keeps almost all")
 	var got []slog.Record
 	h := Sample(nil)(&mwCapture{records: &got})
+	var nilCtx context.Context // a nil context must not panic
 	for l := slog.Level(-10); l < 14; l++ {
-		_ = h.Handle(nil, record(l, 0)) //nolint:staticcheck // a nil context must not panic
+		_ = h.Handle(nilCtx, record(l, 0))
 	}
 	assert.Len(t, got, 24, "nil options keep everything")
+	half := NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}}).Handler(&mwCapture{records: &got})
+	assert.NotPanics(t, func() { _ = half.Handle(nilCtx, record(slog.LevelInfo, 0)) })
 	assert.True(t, h.Enabled(context.Background(), slog.LevelDebug))
 
 	// A zero record time falls back to the wall clock.
