@@ -393,7 +393,7 @@ func containsFold(s, lowerSub string) bool {
 
 var builtinRules = []valueRule{
 	{name: PatternLogfireToken, re: reLogfire, pre: func(s string, _ *features) bool { return strings.Contains(s, "pylf_v") }},
-	{name: PatternJWT, re: reJWT, pre: func(s string, f *features) bool { return f.wordRun >= 8 && strings.Contains(s, "eyJ") }},
+	{name: PatternJWT, re: reJWT, pre: func(s string, _ *features) bool { return strings.Contains(s, "eyJ") }},
 	{name: PatternBearer, re: reBearer, pre: func(s string, f *features) bool { return f.wordRun >= 8 && containsFold(s, "bearer") }},
 	{name: PatternAPIKey, re: reAPIKey, pre: func(_ string, f *features) bool { return f.wordRun >= 14 }},
 	{name: PatternEmail, re: reEmail, pre: func(_ string, f *features) bool { return f.at }},

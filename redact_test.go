@@ -84,6 +84,7 @@ func TestRedactPatterns(t *testing.T) {
 		{"email upper", "Contact: ALICE@EXAMPLE.COM.", "Contact: " + R + "."},
 		{"bearer", "Authorization: Bearer abcDEF123456.xyz", "Authorization: " + R},
 		{"bearer lower", "sent bearer 0123456789abcdef", "sent " + R},
+		{"short jwt", "x eyJ0.eyJ0.0 y", "x " + R + " y"},
 		{"jwt", "tok=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig-nat_ure rest", "tok=" + R + " rest"},
 		{"logfire token", "token pylf_v1_us_0123456789abcdefABCDEF end", "token " + R + " end"},
 		{"openai key", "key sk-proj-abcdefghijklmnopqrstuvwx", "key " + R},
@@ -467,6 +468,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add("hi", "jane", "example.com", "k", "4111111111111111", "x")
 	f.Add("", "a.b", "c.de", "password", "", "\xff")
 	f.Add("v1.2.3.4-beta", "x+y", "sub.example.org", "", "eyJ", "::")
+	f.Add("0", "", "", "", "0", "0000") // a short JWT once slipped past the prefilter
 	rd := mustRedactor(f, nil)
 	f.Fuzz(func(t *testing.T, msg, local, domain, key, val, tokenTail string) {
 		local = mwKeepOnly(local, "abcdefghijklmnopqrstuvwxyz0123456789._+")
