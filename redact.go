@@ -283,7 +283,7 @@ func scan(s string) features {
 type valueRule struct {
 	name  string
 	re    *regexp.Regexp
-	pre   func(s string, f *features) bool
+	pre   func(s string, f features) bool
 	valid func(s string, start, end int) bool // nil: every match counts
 }
 
@@ -392,14 +392,14 @@ func containsFold(s, lowerSub string) bool {
 }
 
 var builtinRules = []valueRule{
-	{name: PatternLogfireToken, re: reLogfire, pre: func(s string, _ *features) bool { return strings.Contains(s, "pylf_v") }},
-	{name: PatternJWT, re: reJWT, pre: func(s string, _ *features) bool { return strings.Contains(s, "eyJ") }},
-	{name: PatternBearer, re: reBearer, pre: func(s string, f *features) bool { return f.wordRun >= 8 && containsFold(s, "bearer") }},
-	{name: PatternAPIKey, re: reAPIKey, pre: func(_ string, f *features) bool { return f.wordRun >= 14 }},
-	{name: PatternEmail, re: reEmail, pre: func(_ string, f *features) bool { return f.at }},
-	{name: PatternIPv6, re: reIPv6, pre: func(_ string, f *features) bool { return f.colons >= 2 }, valid: validIPv6},
-	{name: PatternIPv4, re: reIPv4, pre: func(_ string, f *features) bool { return f.digitDot }, valid: validIPv4},
-	{name: PatternCreditCard, re: reCard, pre: func(_ string, f *features) bool { return f.cardDigits >= 13 }, valid: validCard},
+	{name: PatternLogfireToken, re: reLogfire, pre: func(s string, _ features) bool { return strings.Contains(s, "pylf_v") }},
+	{name: PatternJWT, re: reJWT, pre: func(s string, _ features) bool { return strings.Contains(s, "eyJ") }},
+	{name: PatternBearer, re: reBearer, pre: func(s string, f features) bool { return f.wordRun >= 8 && containsFold(s, "bearer") }},
+	{name: PatternAPIKey, re: reAPIKey, pre: func(_ string, f features) bool { return f.wordRun >= 14 }},
+	{name: PatternEmail, re: reEmail, pre: func(_ string, f features) bool { return f.at }},
+	{name: PatternIPv6, re: reIPv6, pre: func(_ string, f features) bool { return f.colons >= 2 }, valid: validIPv6},
+	{name: PatternIPv4, re: reIPv4, pre: func(_ string, f features) bool { return f.digitDot }, valid: validIPv4},
+	{name: PatternCreditCard, re: reCard, pre: func(_ string, f features) bool { return f.cardDigits >= 13 }, valid: validCard},
 }
 
 // allowNode is one level of the allowlist trie.
@@ -486,11 +486,11 @@ func NewRedactor(opts *RedactOptions) (*Redactor, error) {
 	return rd, nil
 }
 
-func hintPrefilter(hint string) func(string, *features) bool {
+func hintPrefilter(hint string) func(string, features) bool {
 	if hint == "" {
-		return func(string, *features) bool { return true }
+		return func(string, features) bool { return true }
 	}
-	return func(s string, _ *features) bool { return strings.Contains(s, hint) }
+	return func(s string, _ features) bool { return strings.Contains(s, hint) }
 }
 
 // Redact returns a middleware that redacts with opts. It never panics: when
@@ -526,14 +526,13 @@ func (rd *Redactor) Handler(next slog.Handler) slog.Handler {
 // anything matched. It is what the redactor applies to messages and string
 // values.
 func (rd *Redactor) ScrubString(s string) (string, bool) {
-	out, hits := rd.scrubString(s, nil)
+	out, hits := rd.scrubString(s)
 	return out, hits != 0
 }
 
 // scrubString replaces pattern matches in s and reports which rules fired as
-// a bit set over rd.rules (rules past 63 share the last bit). names, when
-// not nil, collects the rule names.
-func (rd *Redactor) scrubString(s string, names *[]string) (string, uint64) {
+// a bit set over rd.rules (rules past 63 share the last bit).
+func (rd *Redactor) scrubString(s string) (string, uint64) {
 	if s == "" {
 		return s, 0
 	}
@@ -541,7 +540,7 @@ func (rd *Redactor) scrubString(s string, names *[]string) (string, uint64) {
 	var hits uint64
 	for i := range rd.rules {
 		r := &rd.rules[i]
-		if !r.pre(s, &f) {
+		if !r.pre(s, f) {
 			continue
 		}
 		out, ok := rd.replaceAll(r, s)
@@ -550,12 +549,21 @@ func (rd *Redactor) scrubString(s string, names *[]string) (string, uint64) {
 		}
 		s = out
 		hits |= 1 << min(i, 63)
-		if names != nil {
-			*names = append(*names, r.name)
-		}
 		f = scan(s)
 	}
 	return s, hits
+}
+
+// ruleNames calls fn with the name of each rule in the bit set hits.
+func (rd *Redactor) ruleNames(hits uint64, fn func(string)) {
+	for i := range rd.rules {
+		if hits&(1<<min(i, 63)) != 0 {
+			fn(rd.rules[i].name)
+			if i >= 63 {
+				return
+			}
+		}
+	}
 }
 
 func (rd *Redactor) replaceAll(r *valueRule, s string) (string, bool) {
@@ -772,11 +780,9 @@ func (rd *Redactor) scrubNumber(a slog.Attr, digits string, st *scrubState, chan
 }
 
 func (rd *Redactor) scrubNoted(s, key string, st *scrubState) (string, bool) {
-	var namesBuf [4]string
-	names := namesBuf[:0]
-	out, hits := rd.scrubString(s, &names)
-	for _, n := range names {
-		st.note(key, n)
+	out, hits := rd.scrubString(s)
+	if hits != 0 {
+		rd.ruleNames(hits, func(name string) { st.note(key, name) })
 	}
 	return out, hits != 0
 }
@@ -888,23 +894,29 @@ func (h *redactHandler) WithGroup(name string) slog.Handler {
 // deniedNode is the allowlist node of a group path no entry reaches.
 var deniedNode = &allowNode{}
 
+// attrPool holds the slices Handle copies a record's attrs into; the next
+// handler gets them through Record.AddAttrs, which copies.
+var attrPool = sync.Pool{New: func() any { s := make([]slog.Attr, 0, 16); return &s }}
+
 func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	st := scrubState{path: slices.Clip(h.groups)}
 	msg, msgChanged := r.Message, false
-	var namesBuf [4]string
-	names := namesBuf[:0]
-	if m, hits := h.rd.scrubString(msg, &names); hits != 0 {
+	if m, hits := h.rd.scrubString(msg); hits != 0 {
 		msg, msgChanged = m, true
-		for _, n := range names {
-			st.noteMessage(n)
-		}
+		h.rd.ruleNames(hits, st.noteMessage)
 	}
-	var attrBuf [8]slog.Attr
-	attrs := attrBuf[:0]
+	bp := attrPool.Get().(*[]slog.Attr)
+	defer func() {
+		clear(*bp)
+		*bp = (*bp)[:0]
+		attrPool.Put(bp)
+	}()
+	attrs := (*bp)[:0]
 	r.Attrs(func(a slog.Attr) bool {
 		attrs = append(attrs, a)
 		return true
 	})
+	*bp = attrs
 	red, changed := h.rd.redactAttrs(attrs, h.startNode(), &st)
 	if !msgChanged && !changed && len(st.entries) == 0 && len(h.noted) == 0 && len(h.groups) == 0 {
 		return h.next.Handle(ctx, r)
