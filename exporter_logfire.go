@@ -37,6 +37,8 @@ const (
 	maxPooledGzip = 4 << 20
 	// defaultUserAgent names the library to the receiver.
 	defaultUserAgent = "slogotlp"
+	// minSecretLen is the shortest header value scrubbed from error text.
+	minSecretLen = 4
 	// redactedText replaces every secret in String, GoString, LogValue and
 	// error text.
 	redactedText = "[REDACTED]"
@@ -55,12 +57,12 @@ var ErrExporterShutdown = errors.New("slogotlp: the exporter is shut down: creat
 // value is valid; the constructor copies it and never changes the caller's.
 type HTTPExporterOptions struct {
 	// Headers are sent with every request, e.g. {"Authorization": "Bearer
-	// ..."} or {"api-key": "..."} for a vendor's OTLP endpoint. Credentials
-	// belong here, never in the URL: the value of any header whose name looks
-	// like a credential (Authorization, Cookie, or containing "token", "key",
-	// "secret", "auth", "pass", "session", "signature" or "credential") is
-	// redacted in String, GoString, LogValue and error text. Content-Type and
-	// Content-Encoding are set by the exporter and cannot be overridden.
+	// ..."} or {"x-honeycomb-team": "..."} for a vendor's OTLP endpoint.
+	// Credentials belong here, never in the URL. Since no list of names can
+	// tell which header carries a key, every value except User-Agent is
+	// redacted in String, GoString and LogValue, and scrubbed from error
+	// text (values of 4 bytes or more). Content-Type, Content-Encoding and
+	// Content-Length are set by the exporter and cannot be overridden.
 	// Default: none.
 	Headers map[string]string
 	// Timeout bounds one POST, including reading the response; the context
@@ -100,6 +102,34 @@ func (o HTTPExporterOptions) GoString() string { return o.String() }
 // LogValue logs the options with every credential redacted.
 func (o HTTPExporterOptions) LogValue() slog.Value {
 	return slog.GroupValue(o.logAttrs()...)
+}
+
+// MarshalJSON writes the options with every credential redacted, because
+// encoding/json (and slog's JSONHandler for a struct holding the options)
+// would otherwise print the raw header map.
+func (o HTTPExporterOptions) MarshalJSON() ([]byte, error) {
+	return json.Marshal(o.jsonForm())
+}
+
+// httpOptionsJSON is the redacted JSON form of HTTPExporterOptions.
+type httpOptionsJSON struct {
+	Headers     map[string]string `json:"headers,omitempty"`
+	Timeout     string            `json:"timeout"`
+	DisableGzip bool              `json:"disableGzip"`
+	Client      string            `json:"client"`
+	UserAgent   string            `json:"userAgent,omitempty"`
+}
+
+func (o HTTPExporterOptions) jsonForm() httpOptionsJSON {
+	var h map[string]string
+	if len(o.Headers) > 0 {
+		h = make(map[string]string, len(o.Headers))
+		for k, v := range o.Headers {
+			h[k] = headerShown(k, v)
+		}
+	}
+	return httpOptionsJSON{Headers: h, Timeout: o.Timeout.String(), DisableGzip: o.DisableGzip,
+		Client: clientName(o.Client), UserAgent: o.UserAgent}
 }
 
 func (o HTTPExporterOptions) appendFields(b *strings.Builder) {
@@ -150,6 +180,15 @@ func (o LogfireOptions) String() string {
 
 // GoString is String, so %#v redacts too.
 func (o LogfireOptions) GoString() string { return o.String() }
+
+// MarshalJSON writes the options with every credential redacted.
+func (o LogfireOptions) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Region  string `json:"region,omitempty"`
+		BaseURL string `json:"baseURL,omitempty"`
+		httpOptionsJSON
+	}{o.Region, displayURL(o.BaseURL), o.HTTPExporterOptions.jsonForm()})
+}
 
 // LogValue logs the options with every credential redacted.
 func (o LogfireOptions) LogValue() slog.Value {
@@ -316,8 +355,8 @@ func (e *HTTPExporter) Shutdown(context.Context) error {
 }
 
 // String describes the exporter with every credential redacted.
-func (e *HTTPExporter) String() string {
-	if e == nil || e.c == nil {
+func (e HTTPExporter) String() string {
+	if e.c == nil {
 		return "slogotlp.HTTPExporter(nil)"
 	}
 	var b strings.Builder
@@ -328,11 +367,11 @@ func (e *HTTPExporter) String() string {
 }
 
 // GoString is String, so %#v redacts too.
-func (e *HTTPExporter) GoString() string { return e.String() }
+func (e HTTPExporter) GoString() string { return e.String() }
 
 // LogValue logs the exporter with every credential redacted.
-func (e *HTTPExporter) LogValue() slog.Value {
-	if e == nil || e.c == nil {
+func (e HTTPExporter) LogValue() slog.Value {
+	if e.c == nil {
 		return slog.StringValue("<nil>")
 	}
 	return slog.GroupValue(e.c.logAttrs()...)
@@ -341,21 +380,28 @@ func (e *HTTPExporter) LogValue() slog.Value {
 // httpCore is the engine both exporters share: validated settings, the
 // client, a pool of gzip writers, and the status mapping.
 type httpCore struct {
-	endpoint string      // the URL requests go to
-	display  string      // endpoint with any query redacted, for messages
-	header   http.Header // static headers, canonical keys
-	names    []string    // header names, sorted, for deterministic printing
-	secrets  []string    // values of credential-like headers, scrubbed from messages
-	timeout  time.Duration
-	gzip     bool
-	client   *http.Client
-	own      bool // client created here; Shutdown closes its idle connections
+	display string   // endpoint with any query redacted, for messages
+	names   []string // header names, sorted, for deterministic printing
+	// sec holds everything secret behind one more pointer: fmt dumps the
+	// first pointer it meets under a bad verb (%s of a struct holding an
+	// HTTPExporter), but prints deeper pointers as bare addresses.
+	sec     *httpSecrets
+	timeout time.Duration
+	gzip    bool
+	client  *http.Client
+	own     bool // client created here; Shutdown closes its idle connections
 
 	// authFailure words the Fatal error for a 401 or 403.
 	authFailure func(status int) string
 
 	gzPool sync.Pool // *gzipBuf
 	closed atomic.Bool
+}
+
+type httpSecrets struct {
+	endpoint string      // the URL requests go to; its query may hold a key
+	header   http.Header // static headers, canonical keys
+	scrub    []string    // header values scrubbed from error text
 }
 
 type gzipBuf struct {
@@ -369,12 +415,11 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		return nil, err
 	}
 	c := &httpCore{
-		endpoint: u.String(),
-		display:  displayURL(u.String()),
-		header:   make(http.Header, len(o.Headers)+1),
-		timeout:  o.Timeout,
-		gzip:     !o.DisableGzip,
-		client:   o.Client,
+		display: displayURL(u.String()),
+		sec:     &httpSecrets{endpoint: u.String(), header: make(http.Header, len(o.Headers)+1)},
+		timeout: o.Timeout,
+		gzip:    !o.DisableGzip,
+		client:  o.Client,
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultExportTimeout
@@ -392,17 +437,17 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		case "Content-Type", "Content-Encoding", "Content-Length":
 			continue // the exporter owns these
 		}
-		c.header.Set(ck, v)
-		if sensitiveHeader(ck) && v != "" {
-			c.secrets = append(c.secrets, v)
-			if tok, ok := cutBearer(v); ok && tok != "" {
-				c.secrets = append(c.secrets, tok)
+		c.sec.header.Set(ck, v)
+		if ck != "User-Agent" {
+			c.addSecret(v)
+			if tok, ok := cutBearer(v); ok {
+				c.addSecret(tok)
 			}
 		}
 	}
 	ua := o.UserAgent
 	if ua == "" {
-		ua = c.header.Get("User-Agent")
+		ua = c.sec.header.Get("User-Agent")
 	}
 	if ua == "" {
 		ua = defaultUserAgent
@@ -410,8 +455,8 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	if hasControl(ua) {
 		return nil, errors.New("slogotlp: HTTPExporterOptions.UserAgent contains a control character or line break: remove it")
 	}
-	c.header.Set("User-Agent", ua)
-	for k := range c.header {
+	c.sec.header.Set("User-Agent", ua)
+	for k := range c.sec.header {
 		c.names = append(c.names, k)
 	}
 	slices.Sort(c.names)
@@ -509,7 +554,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	rb := &reqBody{Reader: bytes.NewReader(body), done: make(chan struct{})}
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.endpoint, nil)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.sec.endpoint, nil)
 	if err != nil { // the endpoint was validated; only a nil-ish ctx could get here
 		cancel()
 		return Result{Outcome: Fatal, Err: fmt.Errorf("slogotlp: cannot build the request to %s: %w", c.display, err)}, 0
@@ -517,7 +562,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 	req.Body = rb
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	req.Header = c.header.Clone()
+	req.Header = c.sec.header.Clone()
 	req.Header.Set("Content-Type", "application/json")
 	if c.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
@@ -725,9 +770,18 @@ func (c *httpCore) bodySnippet(data []byte, auth string) string {
 	return fmt.Sprintf(" (%q)", truncateRunes(s, maxErrorBody))
 }
 
+// addSecret records a header value to scrub from error text. Values under
+// minSecretLen are skipped: they would mangle messages and are no real
+// credential.
+func (c *httpCore) addSecret(v string) {
+	if len(v) >= minSecretLen {
+		c.sec.scrub = append(c.sec.scrub, v)
+	}
+}
+
 // scrub replaces every known secret in s.
 func (c *httpCore) scrub(s, auth string) string {
-	for _, sec := range c.secrets {
+	for _, sec := range c.sec.scrub {
 		s = strings.ReplaceAll(s, sec, redactedText)
 	}
 	if auth != "" {
@@ -768,7 +822,7 @@ func (c *httpCore) appendFields(b *strings.Builder) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(b, "%s:%q", k, headerShown(k, c.header.Get(k)))
+		fmt.Fprintf(b, "%s:%q", k, headerShown(k, c.sec.header.Get(k)))
 	}
 	b.WriteByte('}')
 }
@@ -776,7 +830,7 @@ func (c *httpCore) appendFields(b *strings.Builder) {
 func (c *httpCore) logAttrs() []slog.Attr {
 	hs := make([]slog.Attr, 0, len(c.names))
 	for _, k := range c.names {
-		hs = append(hs, slog.String(k, headerShown(k, c.header.Get(k))))
+		hs = append(hs, slog.String(k, headerShown(k, c.sec.header.Get(k))))
 	}
 	return []slog.Attr{
 		slog.String("endpoint", c.display),
@@ -796,26 +850,14 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-// sensitiveHeader reports whether a header's value is treated as a secret.
-// It errs towards redaction: a redacted harmless value costs nothing.
-func sensitiveHeader(name string) bool {
-	n := strings.ToLower(name)
-	if n == "authorization" || n == "proxy-authorization" || n == "cookie" {
-		return true
-	}
-	for _, w := range []string{"token", "key", "secret", "auth", "pass", "session", "signature", "credential"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
+// headerShown is how a header value is printed: every value but the
+// User-Agent is redacted, because no list of names can tell which header
+// carries a key (x-honeycomb-team, dd-api-key, signature headers, ...).
 func headerShown(name, value string) string {
-	if sensitiveHeader(name) && value != "" {
-		return redactedText
+	if value == "" || strings.EqualFold(name, "User-Agent") {
+		return value
 	}
-	return value
+	return redactedText
 }
 
 func appendHeaders(b *strings.Builder, h map[string]string) {

@@ -2,6 +2,7 @@ package slogotlp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,14 @@ func (o ProxyOptions) String() string {
 
 // GoString is String, so %#v redacts too.
 func (o ProxyOptions) GoString() string { return o.String() }
+
+// MarshalJSON writes the options with every credential redacted.
+func (o ProxyOptions) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		httpOptionsJSON
+		Refresh bool `json:"refresh"`
+	}{o.HTTPExporterOptions.jsonForm(), o.Refresh != nil})
+}
 
 // LogValue logs the options with every credential redacted.
 func (o ProxyOptions) LogValue() slog.Value {
@@ -202,8 +211,8 @@ func (p *ProxyExporter) Shutdown(context.Context) error {
 
 // String describes the exporter with the token and every credential
 // redacted.
-func (p *ProxyExporter) String() string {
-	if p == nil || p.s == nil {
+func (p ProxyExporter) String() string {
+	if p.s == nil {
 		return "slogotlp.ProxyExporter(nil)"
 	}
 	var b strings.Builder
@@ -214,18 +223,18 @@ func (p *ProxyExporter) String() string {
 }
 
 // GoString is String, so %#v redacts too.
-func (p *ProxyExporter) GoString() string { return p.String() }
+func (p ProxyExporter) GoString() string { return p.String() }
 
 // LogValue logs the exporter with the token and every credential redacted.
-func (p *ProxyExporter) LogValue() slog.Value {
-	if p == nil || p.s == nil {
+func (p ProxyExporter) LogValue() slog.Value {
+	if p.s == nil {
 		return slog.StringValue("<nil>")
 	}
 	attrs := append(p.s.core.logAttrs(), slog.String("token", p.tokenShown()), slog.Bool("refresh", p.s.refresh != nil))
 	return slog.GroupValue(attrs...)
 }
 
-func (p *ProxyExporter) tokenShown() string {
+func (p ProxyExporter) tokenShown() string {
 	if *p.s.token.Load() == "" {
 		return ""
 	}
