@@ -290,6 +290,23 @@ func TestHTTPExporterReusesConnections(t *testing.T) {
 	assert.Equal(t, int32(1), conns.Load(), "reading the response body must let the connection be reused")
 }
 
+// A 307/308 redirect resends the same body (through Request.GetBody).
+func TestHTTPExporterFollowsBodyPreservingRedirect(t *testing.T) {
+	rc, srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/v1/logs", http.StatusPermanentRedirect)
+		}
+	})
+	exp := newTestExporter(t, srv.URL+"/old", nil)
+	res := exp.Export(context.Background(), []byte(testPayload), 1)
+	require.Equal(t, Success, res.Outcome, "%v", res.Err)
+	reqs := rc.all()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/v1/logs", reqs[1].path)
+	assert.Equal(t, http.MethodPost, reqs[1].method)
+	assert.Equal(t, testPayload, string(reqs[1].plain))
+}
+
 func TestHTTPExporterCustomClient(t *testing.T) {
 	var trips atomic.Int32
 	rc, srv := newRecorder(t, nil)
@@ -754,6 +771,16 @@ func TestStringForms(t *testing.T) {
 		opts.String())
 	assert.Equal(t, `slogotlp.LogfireOptions{Region:"eu" BaseURL:"" Headers:{} Timeout:0s DisableGzip:false Client:default UserAgent:""}`,
 		LogfireOptions{Region: "eu"}.GoString())
+	j, err := json.Marshal(LogfireOptions{Region: "eu", HTTPExporterOptions: HTTPExporterOptions{Headers: map[string]string{"Authorization": "x"}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"region":"eu","headers":{"Authorization":"[REDACTED]"},"timeout":"0s","disableGzip":false,"client":"default"}`, string(j))
+	j, err = json.Marshal(&ProxyOptions{Refresh: func(context.Context) (string, error) { return "", nil }})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"timeout":"0s","disableGzip":false,"client":"default","refresh":true}`, string(j))
+	j, err = json.Marshal(opts)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"headers":{"Authorization":"[REDACTED]","b":"[REDACTED]"},"timeout":"0s","disableGzip":true,"client":"default"}`, string(j))
+	assert.Equal(t, "[headers=[Authorization=[REDACTED] b=[REDACTED]] timeout=0s disable_gzip=true client=default user_agent=]", opts.LogValue().String())
 	assert.Equal(t, `slogotlp.ProxyOptions{Headers:{} Timeout:0s DisableGzip:false Client:default UserAgent:"" Refresh:false}`,
 		fmt.Sprintf("%#v", ProxyOptions{}))
 }
