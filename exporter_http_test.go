@@ -790,3 +790,44 @@ func TestTruncateRunes(t *testing.T) {
 	assert.Equal(t, "ab...", truncateRunes("abcd", 2))
 	assert.Equal(t, "é...", truncateRunes("éé", 3), "must not cut a rune in half")
 }
+
+// benchPayload is a realistic batch: 256 records of about 400 bytes each.
+func benchPayload() []byte {
+	var b strings.Builder
+	b.WriteString(`{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeLogs":[{"logRecords":[`)
+	for i := range 256 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"timeUnixNano":"17000000000%08d","severityNumber":9,"severityText":"INFO","body":{"stringValue":"request handled %d"},`+
+			`"attributes":[{"key":"http.route","value":{"stringValue":"/api/v1/items/{id}"}},{"key":"user.id","value":{"intValue":"%d"}},`+
+			`{"key":"duration_ms","value":{"doubleValue":%d.25}}],"traceId":"5b8aa5a2d2c872e8321cf37308d69df2","spanId":"051581bf3cb55c13"}`, i, i, i*7919, i%97)
+	}
+	b.WriteString(`]}]}]}`)
+	return []byte(b.String())
+}
+
+func BenchmarkHTTPExporterExport(b *testing.B) {
+	payload := benchPayload()
+	for _, gz := range []bool{true, false} {
+		b.Run(fmt.Sprintf("gzip=%t", gz), func(b *testing.B) {
+			var sent atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, _ := io.Copy(io.Discard, r.Body)
+				sent.Store(n)
+			}))
+			defer srv.Close()
+			exp, err := NewHTTPExporter(srv.URL, &HTTPExporterOptions{DisableGzip: !gz})
+			require.NoError(b, err)
+			defer exp.Shutdown(context.Background())
+			b.SetBytes(int64(len(payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := exp.Export(context.Background(), payload, 256); res.Outcome != Success {
+					b.Fatal(res.Err)
+				}
+			}
+			b.ReportMetric(float64(sent.Load()), "wire-bytes")
+		})
+	}
+}

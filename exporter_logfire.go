@@ -69,12 +69,12 @@ type HTTPExporterOptions struct {
 	// passed to Export can only shorten it. Default: 10s.
 	Timeout time.Duration
 	// DisableGzip sends the payload uncompressed. Default: false, so bodies
-	// are sent with Content-Encoding: gzip, which both targets accept: the
-	// OpenTelemetry Collector's OTLP/HTTP receiver decodes gzip (and zstd,
-	// zlib, deflate, snappy; an unknown encoding gets a 400), and Logfire's
-	// own Python SDK sends its OTLP exports with Compression.Gzip. JSON logs
-	// shrink five- to tenfold. Turn it off only for a receiver that cannot
-	// decode gzip.
+	// are sent with Content-Encoding: gzip (level BestSpeed), which both
+	// targets accept: the OpenTelemetry Collector's OTLP/HTTP receiver
+	// decodes gzip (its confighttp server; an unsupported encoding gets a
+	// 400), and Logfire's own Python SDK configures its OTLP exporters with
+	// Compression.Gzip. OTLP JSON logs shrink tenfold or more. Turn it off
+	// only for a receiver that cannot decode gzip (a 400 then says so).
 	DisableGzip bool
 	// Client sends the requests. Default: a client of the exporter's own
 	// whose transport is a clone of http.DefaultTransport (proxy from the
@@ -208,8 +208,8 @@ func (o LogfireOptions) LogValue() slog.Value {
 //	401, 403                        Fatal      bad or revoked credentials; the error says which to fix
 //	413                             TooLarge   the batcher halves the batch; one record still too large is dropped
 //	429, 502, 503, 504              Retryable  as the OTLP spec says; Retry-After is honoured
-//	other 5xx (500, 501, 505, ...)  Retryable  the OTLP spec does not retry these, but the plan and
-//	                                           Logfire's own SDK do: a 500 is usually a passing fault
+//	other 5xx (500, 501, 505, ...)  Retryable  the OTLP spec does not retry these, but this project's
+//	                                           plan and most SDKs do: a 500 is usually a passing fault
 //	other 4xx (400, 404, 415, ...)  Rejected   the batch is dropped and reported; export stays on
 //	other (1xx, unfollowed 3xx)     Rejected
 //	network error, timeout          Retryable  Offline when the receiver was never reached
