@@ -53,6 +53,10 @@ const (
 // callers can tell a closed exporter (errors.Is) from a receiver failure.
 var ErrExporterShutdown = errors.New("slogotlp: the exporter is shut down: create a new one to export again")
 
+// errUnbuilt is the error of an exporter not made by its constructor.
+var errUnbuilt = errors.New("slogotlp: the exporter was not built by its constructor: use NewHTTPExporter, " +
+	"NewLogfireExporter or NewProxyExporter")
+
 // HTTPExporterOptions configures the OTLP/HTTP JSON transport. A nil or zero
 // value is valid; the constructor copies it and never changes the caller's.
 type HTTPExporterOptions struct {
@@ -342,6 +346,9 @@ func tokenRegion(token string) string {
 // Export POSTs one payload and maps the answer to a Result (see the table at
 // the top of this file). It never retries: that is the batcher's job.
 func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) Result {
+	if e == nil || e.c == nil {
+		return Result{Outcome: Fatal, Err: errUnbuilt}
+	}
 	res, _ := e.c.send(ctx, payload, records, "")
 	return res
 }
@@ -350,6 +357,9 @@ func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) 
 // exporter's own client. Later Exports return Fatal with
 // ErrExporterShutdown. It is idempotent.
 func (e *HTTPExporter) Shutdown(context.Context) error {
+	if e == nil || e.c == nil {
+		return nil
+	}
 	e.c.shutdown()
 	return nil
 }
@@ -694,7 +704,9 @@ func (c *httpCore) networkResult(err error, parent context.Context, auth string)
 	if errors.As(err, &ue) {
 		err = ue.Err // url.Error quotes the URL, which may hold a query key
 	}
-	offline := isOffline(err)
+	// A cancelled export says nothing about the network, even if the
+	// cancellation cut a dial short.
+	offline := parent.Err() == nil && isOffline(err)
 	var what string
 	switch {
 	case parent.Err() != nil:

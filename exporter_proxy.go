@@ -117,6 +117,9 @@ func normalizeToken(t string) string {
 // to call concurrently with Export; a request already sent keeps the token
 // it was sent with. A "Bearer " prefix and surrounding spaces are dropped.
 func (p *ProxyExporter) SetToken(token string) {
+	if p == nil || p.s == nil {
+		return
+	}
 	t := normalizeToken(token)
 	p.s.token.Store(&t)
 }
@@ -125,6 +128,9 @@ func (p *ProxyExporter) SetToken(token string) {
 // ProxyOptions.Refresh once (if set) and resends with the new token; a
 // second 401, or a failed refresh, is Fatal.
 func (p *ProxyExporter) Export(ctx context.Context, payload []byte, records int) Result {
+	if p == nil || p.s == nil {
+		return Result{Outcome: Fatal, Err: errUnbuilt}
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -205,6 +211,9 @@ func (s *proxyState) callRefresh(ctx context.Context) (tok string, err error) {
 // own client. Later Exports return Fatal with ErrExporterShutdown. It is
 // idempotent.
 func (p *ProxyExporter) Shutdown(context.Context) error {
+	if p == nil || p.s == nil {
+		return nil
+	}
 	p.s.core.shutdown()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -317,4 +318,29 @@ func TestProxyStringForms(t *testing.T) {
 	assert.Equal(t, want, fmt.Sprintf("%v", *exp))
 	assert.Equal(t, "[endpoint=https://app.example.com/api/v1/telemetry/logs gzip=false timeout=10s headers=[User-Agent=slogotlp] token=[REDACTED] refresh=false]",
 		exp.LogValue().String())
+}
+
+// Exporters not built by their constructors fail cleanly instead of panicking.
+func TestZeroExportersDoNotPanic(t *testing.T) {
+	for _, e := range []Exporter{&HTTPExporter{}, &ProxyExporter{}, (*HTTPExporter)(nil), (*ProxyExporter)(nil)} {
+		res := e.Export(context.Background(), []byte(testPayload), 1)
+		assert.Equal(t, Fatal, res.Outcome)
+		assert.ErrorIs(t, res.Err, errUnbuilt)
+		assert.NoError(t, e.Shutdown(context.Background()))
+	}
+	(&ProxyExporter{}).SetToken("x")
+	(*ProxyExporter)(nil).SetToken("x")
+}
+
+// A cancelled export is not evidence of being offline.
+func TestCancelledDialIsNotOffline(t *testing.T) {
+	c, err := newHTTPCore("http://127.0.0.1:1/v1/logs", HTTPExporterOptions{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dialErr := &net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled}
+	res := c.networkResult(dialErr, ctx, "")
+	assert.False(t, res.Offline)
+	assert.Contains(t, res.Err.Error(), "the export was cancelled")
+	assert.True(t, c.networkResult(dialErr, context.Background(), "").Offline)
 }
