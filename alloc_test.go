@@ -75,3 +75,28 @@ func BenchmarkHandle(b *testing.B) {
 		run(b, slog.NewJSONHandler(io.Discard, nil).WithAttrs([]slog.Attr{slog.String("svc", "api"), slog.Int("pid", 1)}).WithGroup("req"))
 	})
 }
+
+// BenchmarkMiddleware measures redaction and sampling in front of the
+// handler, next to the bare handler, in one run.
+func BenchmarkMiddleware(b *testing.B) {
+	ctx := context.Background()
+	r := benchRecord()
+	h := NewHandler(discardExporter{}, nil)
+	defer h.Shutdown(ctx)
+	for _, tc := range []struct {
+		name string
+		h    slog.Handler
+	}{
+		{"bare", h},
+		{"redact", Redact(nil)(h)},
+		{"sample", Sample(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 1}})(h)},
+		{"redact+sample", Redact(nil)(Sample(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 1}})(h))},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = tc.h.Handle(ctx, r)
+			}
+		})
+	}
+}

@@ -1,0 +1,297 @@
+package slogotlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	slogmulti "github.com/samber/slog-multi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// receiver is a loopback OTLP/HTTP JSON receiver that decodes each request
+// and counts records by their "id" attribute.
+type receiver struct {
+	mu       sync.Mutex
+	seen     map[string]int
+	bodies   [][]byte
+	failRate float64
+	r        *rand.Rand
+	requests int
+	failed   int
+}
+
+func newReceiver(failRate float64) *receiver {
+	return &receiver{seen: map[string]int{}, failRate: failRate, r: rand.New(rand.NewPCG(7, 8))}
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if req.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	}
+	rc.mu.Lock()
+	rc.requests++
+	roll := rc.r.Float64()
+	rc.mu.Unlock()
+	if roll < rc.failRate {
+		rc.mu.Lock()
+		rc.failed++
+		rc.mu.Unlock()
+		if roll < rc.failRate/3 {
+			time.Sleep(5 * time.Millisecond) // a slow failure, as a loaded server gives
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	var reqBody struct {
+		ResourceLogs []struct {
+			ScopeLogs []struct {
+				LogRecords []struct {
+					Attributes []struct {
+						Key   string
+						Value map[string]any
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &reqBody); err != nil {
+		http.Error(w, "bad json: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.bodies = append(rc.bodies, body)
+	for _, rl := range reqBody.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			for _, lr := range sl.LogRecords {
+				for _, a := range lr.Attributes {
+					if a.Key == "id" {
+						id, _ := a.Value["intValue"].(string)
+						rc.seen[id]++
+					}
+				}
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{}`))
+}
+
+func (rc *receiver) received() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.seen)
+}
+
+// TestConservationHTTP: 100k records from 8 goroutines through the real HTTP
+// exporter to a receiver that fails 30% of requests with 503, some slowly.
+// Every record is received exactly once or counted as dropped; with a queue
+// big enough, none is dropped.
+func TestConservationHTTP(t *testing.T) {
+	rc := newReceiver(0.3)
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", nil)
+	require.NoError(t, err)
+	h := NewHandler(exp, &HandlerOptions{
+		MaxQueueSize: 200_000, MaxQueueBytes: 1 << 30, BatchSize: 1024,
+		InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, MaxRetryTime: time.Hour,
+	})
+	const goroutines, per = 8, 12_500
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			l := slog.New(h)
+			for i := range per {
+				l.Info("m", "id", g*per+i)
+			}
+		})
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	s := h.Stats()
+	checkStats(t, s)
+	assert.Equal(t, uint64(goroutines*per), s.Handled)
+	assert.Zero(t, s.Dropped.Total())
+	assert.Equal(t, s.Exported, uint64(rc.received()))
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	assert.Equal(t, goroutines*per, len(rc.seen))
+	dups := 0
+	for _, n := range rc.seen {
+		if n != 1 {
+			dups++
+		}
+	}
+	assert.Zero(t, dups, "records received more than once")
+	assert.Positive(t, rc.failed)
+	assert.Positive(t, s.Retries)
+}
+
+// TestConservationSmallQueue: the same load into the default queue. Drops
+// happen, and every one is counted: received + dropped == logged.
+func TestConservationSmallQueue(t *testing.T) {
+	rc := newReceiver(0.3)
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", nil)
+	require.NoError(t, err)
+	h := NewHandler(exp, &HandlerOptions{InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, DropReportInterval: -1})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			l := slog.New(h)
+			for i := range 5000 {
+				l.Info("m", "id", g*5000+i)
+			}
+		})
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	s := h.Stats()
+	checkStats(t, s)
+	assert.Equal(t, uint64(40000), uint64(rc.received())+s.Dropped.Total())
+	assert.Equal(t, s.Dropped.Total(), s.Dropped.QueueFull)
+}
+
+// TestDropReport: drops show up in the backend as a WARN record of the
+// handler's own, with the counts since the last report.
+func TestDropReport(t *testing.T) {
+	exp := &captureExporter{}
+	h := newHandler(exp, &HandlerOptions{MaxQueueSize: 2, BatchSize: 2, DropReportInterval: 20 * time.Millisecond}, nil)
+	defer h.Shutdown(context.Background())
+	b := h.c.b
+	// Fill the queue without waking the worker, then overflow it twice.
+	b.mu.Lock()
+	b.opts.BatchSize = 100
+	b.mu.Unlock()
+	l := slog.New(h)
+	l.Debug("hidden") // below the level: not handled at all
+	l.Info("a")
+	l.Info("b")
+	l.Info("c")
+	l.Info("d")
+	var report map[string]any
+	require.Eventually(t, func() bool {
+		flush(t, h)
+		for _, r := range exp.records(t) {
+			if r["body"].(map[string]any)["stringValue"] == "slogotlp: log records dropped" {
+				report = r
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond)
+	a := attrMap(report["attributes"])
+	assert.Equal(t, "WARN", report["severityText"])
+	assert.Equal(t, "2", a["otel.logs.dropped_count"])
+	assert.Equal(t, "2", a["otel.logs.dropped.queue_full"])
+	assert.Equal(t, uint64(2), h.Stats().Dropped.QueueFull)
+}
+
+// TestNoPIIReachesThePayload runs a realistic record through
+// slogmulti.Pipe(redact, sample) into the handler and checks the payload.
+func TestNoPIIReachesThePayload(t *testing.T) {
+	exp := &captureExporter{}
+	h := NewHandler(exp, &HandlerOptions{TrimPaths: TrimStack, StackTraces: true})
+	defer h.Shutdown(context.Background())
+	logger := slog.New(slogmulti.Pipe(Redact(nil), Sample(&SampleOptions{Seed: 1})).Handler(h))
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+	logger.With("password", "hunter2").
+		WithGroup("req").
+		Error("login failed for alice@example.com",
+			slog.Group("auth", "token", "Bearer "+jwt, "header", "Authorization: Bearer "+jwt),
+			"err", errors.New("dial 10.1.2.3:5432: refused"),
+			"client_ip", "2001:db8::1",
+			"user_id", 7)
+	require.NoError(t, h.Flush(context.Background()))
+	require.Len(t, exp.payloads, 1)
+	p := string(exp.payloads[0])
+	for _, secret := range []string{"alice@example.com", "hunter2", jwt, "10.1.2.3", "2001:db8::1"} {
+		assert.NotContains(t, p, secret)
+	}
+	assert.Contains(t, p, `"key":"user_id"`, "non-sensitive attributes survive")
+	assert.Contains(t, p, "logfire.scrubbed")
+	assert.NotContains(t, p, "/work/", "stack paths are trimmed")
+}
+
+func TestToggleUnderRace(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{BatchSize: 32})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Go(func() {
+			l := slog.New(h).With("g", g)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					l.Info("m")
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		h.SetEnabled(i%2 == 1)
+	}
+	h.SetEnabled(false)
+	assert.False(t, h.Enabled(ctx, slog.LevelError), "off: Enabled is false at every level")
+	close(stop)
+	wg.Wait()
+	flush(t, h)
+	before := exp.count(t)
+	slog.New(h).Error("while off")
+	flush(t, h)
+	assert.Equal(t, before, exp.count(t), "nothing is queued while off")
+	h.SetEnabled(true)
+	slog.New(h).Error("back on")
+	flush(t, h)
+	assert.Equal(t, before+1, exp.count(t))
+	checkStats(t, h.Stats())
+}
+
+func TestFailoverRoutesAroundDisabledExport(t *testing.T) {
+	exp := &captureExporter{next: []Result{{Outcome: Fatal, Err: errors.New("HTTP 401")}}}
+	h := NewHandler(exp, nil)
+	defer h.Shutdown(context.Background())
+	var fallback bytes.Buffer
+	logger := slog.New(slogmulti.Failover()(h, slog.NewTextHandler(&fallback, nil)))
+	logger.Error("first") // accepted by h; its export fails fatally
+	require.NoError(t, h.Flush(context.Background()))
+	logger.Error("second") // h refuses it: the fallback gets it
+	assert.Contains(t, fallback.String(), "second")
+	assert.NotContains(t, fallback.String(), "first")
+	assert.True(t, strings.Contains(fallback.String(), "level=ERROR"))
+}
