@@ -38,35 +38,38 @@ type Relay struct {
 	verify *verifier
 	limits *limiter
 	mux    *http.ServeMux
-	// now is the clock for tokens and buckets; tests replace it.
-	now          func() time.Time
-	ownsClient   bool
-	stop         chan struct{}
-	done         chan struct{}
-	closeOnce    sync.Once
+	// now is the clock for tokens and buckets.
+	now        func() time.Time
+	ownsClient bool
+	stop       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ http.Handler = (*Relay)(nil)
 
 // New checks cfg, resolves its defaults and starts the sweeper that drops
 // idle rate-limit buckets. The caller's Config is not modified.
-func New(cfg Config) (*Relay, error) {
+func New(cfg Config) (*Relay, error) { return newRelay(cfg, time.Now) }
+
+// newRelay lets tests drive the clock for tokens and buckets.
+func newRelay(cfg Config, now func() time.Time) (*Relay, error) {
 	owns := cfg.HTTPClient == nil
 	c := cfg.withDefaults()
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	r := &Relay{
-		cfg:          c,
-		log:          c.Logger,
-		limits:       newLimiter(c),
-		mux:          http.NewServeMux(),
-		now:          time.Now,
-		ownsClient:   owns,
-		stop:         make(chan struct{}),
-		done:         make(chan struct{}),
+		cfg:        c,
+		log:        c.Logger,
+		limits:     newLimiter(c),
+		mux:        http.NewServeMux(),
+		now:        now,
+		ownsClient: owns,
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
-	v, err := newVerifier(c, func() time.Time { return r.now() })
+	v, err := newVerifier(c, now)
 	if err != nil {
 		return nil, err
 	}
