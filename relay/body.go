@@ -105,6 +105,9 @@ type splice struct {
 // byte. Duplicate keys are rejected at every level inspected, so no receiver
 // can read a different value than the one the relay checked.
 func inspect(body []byte, stamp []byte) ([]byte, error) {
+	if !json.Valid(body) {
+		return nil, errBadBody
+	}
 	var edits []splice
 	sawLogs := false
 	_, _, err := objectFields(body, true, func(key string, val []byte, at int) error {
@@ -114,9 +117,12 @@ func inspect(body []byte, stamp []byte) ([]byte, error) {
 			return arrayElems(val, func(elem []byte, eat int) error {
 				return inspectResourceLogs(elem, at+eat, stamp, &edits)
 			})
-		case "resource_logs":
-			// The proto field name is an alias receivers accept; it would
-			// carry records past the stamping, so only the JSON name is taken.
+		}
+		// The proto field name (resource_logs) is an alias receivers
+		// accept, and some decoders match names case-insensitively: either
+		// would carry records past the stamping, so only the JSON name is
+		// taken.
+		if lookalike(key, "resourceLogs") || strings.EqualFold(key, "resource_logs") {
 			return errBadBody
 		}
 		return nil
@@ -134,6 +140,9 @@ func inspectResourceLogs(elem []byte, base int, stamp []byte, edits *[]splice) e
 	var res []byte
 	resAt := -1
 	inner, n, err := objectFields(elem, false, func(key string, val []byte, at int) error {
+		if lookalike(key, "resource") {
+			return errBadBody
+		}
 		switch key {
 		case "resource":
 			res, resAt = val, at
@@ -172,6 +181,9 @@ func stampResource(res []byte, stamp []byte) ([]byte, error) {
 	var attrs []byte
 	attrsAt := -1
 	inner, n, err := objectFields(res, false, func(key string, val []byte, at int) error {
+		if lookalike(key, "attributes") {
+			return errBadBody
+		}
 		if key == "attributes" {
 			if val[0] != '[' && !isNull(val) {
 				return errBadBody
@@ -210,6 +222,9 @@ func stampResource(res []byte, stamp []byte) ([]byte, error) {
 func isStampedKey(kv []byte) (bool, error) {
 	owned := false
 	_, _, err := objectFields(kv, false, func(key string, val []byte, _ int) error {
+		if lookalike(key, "key") {
+			return errBadBody
+		}
 		if key != "key" {
 			return nil
 		}
@@ -222,6 +237,10 @@ func isStampedKey(kv []byte) (bool, error) {
 	})
 	return owned, err
 }
+
+// lookalike reports a key that differs from want only in case, which a
+// case-insensitive decoder downstream would read as want.
+func lookalike(key, want string) bool { return key != want && strings.EqualFold(key, want) }
 
 func sep(fields int) []byte {
 	if fields > 0 {
@@ -249,71 +268,172 @@ func applySplices(b []byte, edits []splice) []byte {
 }
 
 // objectFields walks the JSON object b, calling fn with each key, its raw
-// value and the value's offset in b. It returns the offset just inside the
-// opening brace and the number of fields. Duplicate keys are an error. With
-// whole, b must hold nothing but the object (and white space).
+// value (a sub-slice of b, not a copy) and the value's offset in b. It
+// returns the offset just inside the opening brace and the number of fields.
+// Duplicate keys are an error. With whole, b must hold nothing but the
+// object (and white space). b must be valid JSON (inspect checks the whole
+// body with json.Valid first), so the walk only skips, never validates; it
+// still checks every bound so that it cannot panic.
 func objectFields(b []byte, whole bool, fn func(key string, val []byte, at int) error) (inner, n int, err error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return 0, 0, errBadBody
 	}
-	inner = int(dec.InputOffset())
-	seen := make(map[string]struct{}, 4)
-	for dec.More() {
-		t, err := dec.Token()
+	inner = i + 1
+	i = skipWS(b, inner)
+	var seen []string // objects we walk have a handful of keys
+	for i < len(b) && b[i] != '}' {
+		if b[i] != '"' {
+			return 0, 0, errBadBody
+		}
+		kend, err := skipString(b, i)
 		if err != nil {
+			return 0, 0, err
+		}
+		key, err := decodeKey(b[i:kend])
+		if err != nil {
+			return 0, 0, err
+		}
+		if slices.Contains(seen, key) {
 			return 0, 0, errBadBody
 		}
-		key, ok := t.(string)
-		if !ok {
+		seen = append(seen, key)
+		i = skipWS(b, kend)
+		if i >= len(b) || b[i] != ':' {
 			return 0, 0, errBadBody
 		}
-		if _, dup := seen[key]; dup {
-			return 0, 0, errBadBody
+		vstart := skipWS(b, i+1)
+		vend, err := skipValue(b, vstart)
+		if err != nil {
+			return 0, 0, err
 		}
-		seen[key] = struct{}{}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return 0, 0, errBadBody
-		}
-		end := int(dec.InputOffset())
-		if err := fn(key, raw, end-len(raw)); err != nil {
+		if err := fn(key, b[vstart:vend], vstart); err != nil {
 			return 0, 0, err
 		}
 		n++
+		i = skipWS(b, vend)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+	if i >= len(b) {
 		return 0, 0, errBadBody
 	}
-	if whole {
-		if _, err := dec.Token(); err != io.EOF {
-			return 0, 0, errBadBody
-		}
+	if whole && skipWS(b, i+1) != len(b) {
+		return 0, 0, errBadBody
 	}
 	return inner, n, nil
 }
 
 // arrayElems walks the JSON array b, calling fn with each element and its
-// offset in b.
+// offset in b. Like objectFields, it expects valid JSON.
 func arrayElems(b []byte, fn func(elem []byte, at int) error) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '[' {
 		return errBadBody
 	}
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return errBadBody
-		}
-		end := int(dec.InputOffset())
-		if err := fn(raw, end-len(raw)); err != nil {
+	i = skipWS(b, i+1)
+	for i < len(b) && b[i] != ']' {
+		end, err := skipValue(b, i)
+		if err != nil {
 			return err
 		}
+		if err := fn(b[i:end], i); err != nil {
+			return err
+		}
+		i = skipWS(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+	if i >= len(b) {
 		return errBadBody
 	}
 	return nil
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the offset after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errBadBody
+		}
+		j += k
+		bs := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			bs++
+		}
+		j++
+		if bs%2 == 0 {
+			return j, nil
+		}
+	}
+}
+
+// skipValue returns the offset after the value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errBadBody
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				end, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return 0, errBadBody
+	}
+	j := i
+	for j < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[j])) {
+		j++
+	}
+	if j == i {
+		return 0, errBadBody
+	}
+	return j, nil
+}
+
+// decodeKey unescapes a JSON string (quotes included), taking the fast path
+// when it holds no escapes.
+func decodeKey(q []byte) (string, error) {
+	if len(q) < 2 {
+		return "", errBadBody
+	}
+	if bytes.IndexByte(q, '\\') < 0 {
+		return string(q[1 : len(q)-1]), nil
+	}
+	var k string
+	if err := json.Unmarshal(q, &k); err != nil {
+		return "", errBadBody
+	}
+	return k, nil
 }
 
 // stampAttrs encodes the identity as OTLP KeyValues (without brackets).

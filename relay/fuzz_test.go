@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,6 +49,52 @@ func FuzzRelay(f *testing.F) {
 		}
 		if _, err := check.Parse(strings.TrimSpace(tok), func(*jwt.Token) (any, error) { return []byte(testSecret), nil }); err != nil {
 			t.Fatalf("2xx for a token the reference parser rejects (%v): %q", err, auth)
+		}
+	})
+}
+
+// FuzzInspect checks the structural walk and the stamping on arbitrary
+// bodies: no panic, and whatever it accepts comes out as valid JSON in which
+// every resource carries exactly the stamped enduser.id.
+func FuzzInspect(f *testing.F) {
+	f.Add([]byte(sampleBody))
+	f.Add([]byte(`{"resourceLogs":[{},{"resource":null},{"resource":{"attributes":null}}]}`))
+	f.Add([]byte(`{"resourceLogs":[{"resource":{"attributes":[{"key":"enduser\u002eid","value":{}},{"key":"a\"b","value":{}}]}}]}`))
+	f.Add([]byte(` { "resourceLogs" : [ { "resource" : { } } ] } `))
+	stamp := stampAttrs(identity{user: "alice", session: "s"})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, err := inspect(body, stamp)
+		if err != nil {
+			return
+		}
+		var req struct {
+			ResourceLogs []struct {
+				Resource struct {
+					Attributes []struct {
+						Key   string `json:"key"`
+						Value struct {
+							StringValue string `json:"stringValue"`
+						} `json:"value"`
+					} `json:"attributes"`
+				} `json:"resource"`
+			} `json:"resourceLogs"`
+		}
+		if err := json.Unmarshal(out, &req); err != nil {
+			t.Fatalf("accepted %q but produced invalid output %q: %v", body, out, err)
+		}
+		for _, rl := range req.ResourceLogs {
+			users := 0
+			for _, a := range rl.Resource.Attributes {
+				if a.Key == AttrUserID {
+					users++
+					if a.Value.StringValue != "alice" {
+						t.Fatalf("client enduser.id survived: %q -> %q", body, out)
+					}
+				}
+			}
+			if users != 1 {
+				t.Fatalf("%d enduser.id in a resource: %q -> %q", users, body, out)
+			}
 		}
 	})
 }

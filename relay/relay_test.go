@@ -279,7 +279,7 @@ func TestBadBodies(t *testing.T) {
 		r := newTestRelay(t, u, func(c *Config) { c.DisableIdentityStamping = !stamping })
 		tok := hsToken(t, "alice", "")
 		for _, body := range []string{
-			``, `not json`, `[]`, `{}`, `{"resourceSpans":[]}`, `{"resource_logs":[{}]}`,
+			``, `not json`, `[]`, `{}`, `{"resourceSpans":[]}`, `{"resource_logs":[{}]}`, `{"resourceLogs":[],"ResourceLogs":[{}]}`,
 			`{"resourceLogs":{}}`, `{"resourceLogs":null}`, `{"resourceLogs":[1]}`,
 			`{"resourceLogs":[]} trailing`, `{"resourceLogs":[],"resourceLogs":[]}`,
 			`{"resourceLogs":[{"resource":"x"}]}`, `{"resourceLogs":[{"scopeLogs":{}}]}`,
@@ -303,6 +303,8 @@ func TestBadBodies(t *testing.T) {
 		`{"resourceLogs":[{"resource":{"attributes":[{"key":1}]}}]}`,
 		`{"resourceLogs":[{"resource":{"attributes":[{"key":"enduser.id","key":"x"}]}}]}`,
 		`{"resourceLogs":[{"resource":{"attributes":[],"attributes":[]}}]}`,
+		`{"resourceLogs":[{"Resource":{}}]}`, `{"resourceLogs":[{"resource":{"Attributes":[]}}]}`,
+		`{"resourceLogs":[{"resource":{"attributes":[{"KEY":"enduser.id"}]}}]}`,
 	} {
 		assert.Equal(t, http.StatusBadRequest, post(t, r, hsToken(t, "a", ""), []byte(body), nil).Code, body)
 	}
