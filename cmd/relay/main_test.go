@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/soliplex/slogotlp/relay"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	secret = "0123456789abcdef0123456789abcdef-cmd-secret"
+	token  = "pylf_v1_us_CMDTOKEN"
+)
+
+// syncBuffer is a log sink shared by the relay goroutines and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	var gotAuth, gotPath string
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer up.Close()
+
+	env := map[string]string{
+		"LOGFIRE_TOKEN":    token,
+		"RELAY_JWT_SECRET": secret,
+		"RELAY_UPSTREAM":   "http://127.0.0.1:1/wrong", // the flag below wins
+		"RELAY_ADDR":       "127.0.0.1:1",              // so does -addr
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-upstream", up.URL + "/v1/logs", "-log-level", "debug"},
+			func(k string) string { return env[k] }, logs, func(a net.Addr) { addrc <- a })
+	}()
+	base := "http://" + (<-addrc).String()
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+
+	resp, err := client.Get(base + relay.HealthzPath)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	jwtTok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(secret))
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, base+relay.LogsPath, strings.NewReader(`{"resourceLogs":[]}`))
+	req.Header.Set("Authorization", "Bearer "+jwtTok)
+	resp, err = client.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	mu.Lock()
+	assert.Equal(t, token, gotAuth)
+	assert.Equal(t, "/v1/logs", gotPath)
+	mu.Unlock()
+
+	cancel()
+	require.NoError(t, <-done)
+	out := logs.String()
+	assert.Contains(t, out, "relay: listening")
+	assert.Contains(t, out, "relay: stopped")
+	assert.NotContains(t, out, token)
+	assert.NotContains(t, out, secret)
+	assert.NotContains(t, out, jwtTok)
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"no jwt key":     {nil, map[string]string{}},
+		"bad flag":       {[]string{"-nope"}, map[string]string{"RELAY_JWT_SECRET": secret}},
+		"extra args":     {[]string{"x"}, map[string]string{"RELAY_JWT_SECRET": secret}},
+		"bad log level":  {[]string{"-log-level", "loud"}, map[string]string{"RELAY_JWT_SECRET": secret}},
+		"bad shutdown":   {nil, map[string]string{"RELAY_JWT_SECRET": secret, "RELAY_SHUTDOWN_TIMEOUT": "0"}},
+		"bad addr":       {[]string{"-addr", "127.0.0.1:notaport"}, map[string]string{"RELAY_JWT_SECRET": secret}},
+		"bad user-rate":  {[]string{"-user-rate", "fast"}, map[string]string{"RELAY_JWT_SECRET": secret}},
+		"missing secret": {[]string{"-jwt-secret-file", "/nonexistent/secret"}, map[string]string{}},
+	} {
+		err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, io.Discard, nil)
+		assert.Error(t, err, name)
+	}
+}
