@@ -24,6 +24,9 @@ import (
 	"syscall"
 	"time"
 
+	slogmulti "github.com/samber/slog-multi"
+
+	"github.com/soliplex/slogotlp"
 	"github.com/soliplex/slogotlp/relay"
 )
 
@@ -110,14 +113,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		addr = "127.0.0.1:8080"
 	}
 
-	// TODO(lead): switch to the slogotlp handler once it is merged.
-	handler := slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})
-	logger := slog.New(handler)
-
 	cfg, err := relay.ConfigFromEnv(get)
 	if err != nil {
 		return err
 	}
+	// Dogfooding: the relay's own records go to stderr and, through the
+	// slogotlp handler, to the same upstream with the server's token.
+	otlp, err := selfLogger(cfg, level)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = otlp.Shutdown(sctx)
+	}()
+	handler := slogmulti.Fanout(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}), otlp)
+	logger := slog.New(handler)
 	cfg.Logger = logger
 	rl, err := relay.New(cfg)
 	if err != nil {
@@ -159,4 +171,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	<-served
 	logger.Info("relay: stopped")
 	return nil
+}
+
+// selfLogger returns the slogotlp handler that ships the relay's own log
+// records upstream. Export errors go to nowhere but Stats: the relay must
+// not log about failing to log.
+func selfLogger(cfg relay.Config, level slog.Level) (*slogotlp.Handler, error) {
+	opts := &slogotlp.HTTPExporterOptions{}
+	if cfg.UpstreamToken != "" {
+		opts.Headers = map[string]string{"Authorization": cfg.UpstreamToken}
+	}
+	exp, err := slogotlp.NewHTTPExporter(cfg.Upstream, opts)
+	if err != nil {
+		return nil, fmt.Errorf("RELAY_UPSTREAM: %w", err)
+	}
+	return slogotlp.NewHandler(exp, &slogotlp.HandlerOptions{
+		Level:     level,
+		ScopeName: "github.com/soliplex/slogotlp/relay",
+		Resource:  []slog.Attr{slog.String("service.name", "slogotlp-relay")},
+	}), nil
 }

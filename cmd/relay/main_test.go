@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net"
@@ -42,10 +43,22 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func TestRunServesAndShutsDown(t *testing.T) {
 	var gotAuth, gotPath string
+	var selfLogs []string // bodies of the relay's own records, shipped upstream
 	var mu sync.Mutex
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err == nil {
+				body, _ = io.ReadAll(zr)
+			}
+		}
 		mu.Lock()
-		gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path
+		if strings.Contains(string(body), "slogotlp-relay") {
+			selfLogs = append(selfLogs, string(body))
+		} else {
+			gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path
+		}
 		mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 	}))
@@ -98,6 +111,18 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	assert.NotContains(t, out, token)
 	assert.NotContains(t, out, secret)
 	assert.NotContains(t, out, jwtTok)
+
+	// The relay's own records reached the upstream through slogotlp
+	// (Shutdown in run flushed them), without secrets.
+	mu.Lock()
+	defer mu.Unlock()
+	shipped := strings.Join(selfLogs, "\n")
+	assert.Contains(t, shipped, "relay: listening")
+	assert.Contains(t, shipped, "relay: stopped")
+	assert.Contains(t, shipped, `"name":"github.com/soliplex/slogotlp/relay"`)
+	assert.NotContains(t, shipped, token)
+	assert.NotContains(t, shipped, secret)
+	assert.NotContains(t, shipped, jwtTok)
 }
 
 func TestRunRejectsBadConfig(t *testing.T) {
