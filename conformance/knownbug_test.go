@@ -44,3 +44,19 @@ func TestKnownBugPreEpochTimestamp(t *testing.T) {
 		})
 	}
 }
+
+// TestKnownBugEmptyGroupDropsBoundAttr: With("g", "scalar").WithGroup("g")
+// removes the bound "g" at WithGroup time, on the grounds that the group
+// replaces it. When the record then adds nothing to the group, the group is
+// omitted (as slog omits empty groups) and "g" is lost altogether, where
+// slog.JSONHandler keeps "g":"scalar".
+//
+// KNOWN BUG (minor) in the root package (handler.go WithGroup): skipped so
+// CI stays green; remove the Skip once fixed.
+func TestKnownBugEmptyGroupDropsBoundAttr(t *testing.T) {
+	t.Skip("KNOWN BUG: a bound attribute is dropped when a same-named group ends up empty")
+	r := one(t, nil, func(l *slog.Logger) {
+		l.With("g", "scalar").WithGroup("g").Info("group stays empty")
+	})
+	assert.Equal(t, map[string]any{"g": "scalar"}, goMap(t, r.lr.Attributes()))
+}
