@@ -1,0 +1,189 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.uber.org/goleak"
+
+	"github.com/soliplex/slogotlp"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// capture is an Exporter that keeps a copy of every payload it is given.
+type capture struct {
+	mu       sync.Mutex
+	payloads [][]byte
+	counts   []int
+}
+
+func (c *capture) Export(_ context.Context, payload []byte, records int) slogotlp.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.payloads = append(c.payloads, slices.Clone(payload))
+	c.counts = append(c.counts, records)
+	return slogotlp.Result{}
+}
+
+func (c *capture) Shutdown(context.Context) error { return nil }
+
+func (c *capture) snapshot() ([][]byte, []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.payloads), slices.Clone(c.counts)
+}
+
+// newHandler returns a handler exporting into a capture. The drop reports
+// are switched off so that only the test's own records are exported.
+func newHandler(t testing.TB, opts *slogotlp.HandlerOptions) (*slogotlp.Handler, *capture) {
+	t.Helper()
+	var o slogotlp.HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.DropReportInterval == 0 {
+		o.DropReportInterval = -1
+	}
+	c := &capture{}
+	h := slogotlp.NewHandler(c, &o)
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	return h, c
+}
+
+// decode parses one payload the way the Collector's OTLP/HTTP receiver does,
+// after checking that it is valid JSON (the Collector's iterator is more
+// lenient than the JSON grammar).
+func decode(t testing.TB, payload []byte) plog.Logs {
+	t.Helper()
+	require.Truef(t, json.Valid(payload), "payload is not valid JSON: %s", payload)
+	req := plogotlp.NewExportRequest()
+	require.NoErrorf(t, req.UnmarshalJSON(payload), "collector rejects payload: %s", payload)
+	return req.Logs()
+}
+
+// export runs log against a fresh handler, shuts it down, and returns every
+// payload decoded, checking that each holds the record count the exporter
+// was told.
+func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) []plog.Logs {
+	t.Helper()
+	h, c := newHandler(t, opts)
+	log(h)
+	require.NoError(t, h.Shutdown(context.Background()))
+	payloads, counts := c.snapshot()
+	out := make([]plog.Logs, len(payloads))
+	for i, p := range payloads {
+		out[i] = decode(t, p)
+		require.Equal(t, counts[i], out[i].LogRecordCount(), "record count passed to Export")
+	}
+	return out
+}
+
+// rec is one decoded log record with where it sits.
+type rec struct {
+	res   pcommon.Resource
+	scope pcommon.InstrumentationScope
+	lr    plog.LogRecord
+}
+
+func records(ls []plog.Logs) []rec {
+	var out []rec
+	for _, l := range ls {
+		for i := range l.ResourceLogs().Len() {
+			rl := l.ResourceLogs().At(i)
+			for j := range rl.ScopeLogs().Len() {
+				sl := rl.ScopeLogs().At(j)
+				for k := range sl.LogRecords().Len() {
+					out = append(out, rec{rl.Resource(), sl.Scope(), sl.LogRecords().At(k)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// one logs through a fresh handler and returns the single record exported.
+func one(t testing.TB, opts *slogotlp.HandlerOptions, log func(l *slog.Logger)) rec {
+	t.Helper()
+	rs := records(export(t, opts, func(h *slogotlp.Handler) { log(slog.New(h)) }))
+	require.Len(t, rs, 1)
+	return rs[0]
+}
+
+// goValue turns a decoded AnyValue into a Go value whose dynamic type names
+// the OTLP type: string, int64, float64, bool, []byte, []any,
+// map[string]any, or nil for an empty value. Comparing goValue results
+// therefore checks name, type and value at once.
+func goValue(t testing.TB, v pcommon.Value) any {
+	t.Helper()
+	switch v.Type() {
+	case pcommon.ValueTypeEmpty:
+		return nil
+	case pcommon.ValueTypeStr:
+		return v.Str()
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return v.Double()
+	case pcommon.ValueTypeBool:
+		return v.Bool()
+	case pcommon.ValueTypeBytes:
+		// Non-nil even when empty, so the type shows in comparisons.
+		return append([]byte{}, v.Bytes().AsRaw()...)
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		out := make([]any, s.Len())
+		for i := range s.Len() {
+			out[i] = goValue(t, s.At(i))
+		}
+		return out
+	case pcommon.ValueTypeMap:
+		return goMap(t, v.Map())
+	}
+	t.Fatalf("unexpected value type %v", v.Type())
+	return nil
+}
+
+// goMap is goValue for a key/value list. OTLP forbids duplicate keys in one
+// list, so it fails the test on any.
+func goMap(t testing.TB, m pcommon.Map) map[string]any {
+	t.Helper()
+	out := make(map[string]any, m.Len())
+	var keys []string
+	m.Range(func(k string, v pcommon.Value) bool {
+		if !(knownBugSanitizedDupKeys && strings.ContainsRune(k, utf8.RuneError)) {
+			require.NotContainsf(t, keys, k, "duplicate key %q in one attribute list", k)
+		}
+		keys = append(keys, k)
+		out[k] = goValue(t, v)
+		return true
+	})
+	return out
+}
+
+// fixedTime is a record time with nanoseconds, far from the zero time.
+var fixedTime = time.Date(2025, 3, 14, 15, 9, 26, 535897932, time.UTC)
+
+// record builds a record at fixedTime, for calling Handle directly.
+func record(level slog.Level, msg string, attrs ...slog.Attr) slog.Record {
+	r := slog.NewRecord(fixedTime, level, msg, 0)
+	r.AddAttrs(attrs...)
+	return r
+}
+
+func isNaN(v any) bool {
+	f, ok := v.(float64)
+	return ok && math.IsNaN(f)
+}
