@@ -188,6 +188,10 @@ type groupLevel struct {
 	enc  []byte
 	keys []string
 	ends []int // ends[i] is where element i ends in enc
+	// shadow is the index of the bound attribute that has the next group's
+	// name, or -1. The group replaces it, but only in records where the
+	// group turns out non-empty; otherwise the attribute stays.
+	shadow int
 }
 
 // core is what all handlers derived from one NewHandler call share.
@@ -202,6 +206,13 @@ type core struct {
 }
 
 var _ slog.Handler = (*Handler)(nil)
+
+// The times OTLP's fixed64 nanoseconds can hold (time.UnixNano's range,
+// from 1970).
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Unix(0, 1<<63-1)
+)
 
 // NewHandler returns a Handler that exports through exp. A nil opts means
 // the defaults. The handler starts its export goroutine at once; Shutdown
@@ -236,7 +247,7 @@ func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handle
 	c.b = newBatcher(exp, o, env, c.scopes)
 	// Leave room for the envelope, the largest scope and the brackets.
 	c.maxRecord = o.MaxPayloadBytes - len(env) - scopeOverhead - 512
-	h := &Handler{c: c, scope: root, levels: []groupLevel{{}}}
+	h := &Handler{c: c, scope: root, levels: []groupLevel{{shadow: -1}}}
 	if o.DropReportInterval > 0 {
 		c.b.report = h.reportDrops
 	}
@@ -278,7 +289,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, now time.Time) []byte {
 	c := h.c
 	t := r.Time
-	if t.IsZero() {
+	if t.IsZero() || t.Before(minTime) || t.After(maxTime) {
+		// OTLP carries time as unsigned nanoseconds since 1970; a time it
+		// cannot express would make receivers refuse the whole payload.
 		t = now
 	}
 	buf = append(buf, `{"timeUnixNano":`...)
@@ -344,17 +357,33 @@ func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
 		buf = lv.appendBound(buf, attrs)
 		return h.c.enc.appendAttrs(buf, attrs, i)
 	}
-	buf = append(buf, lv.enc...)
+	var held []byte // the attribute the group replaces, if any
+	if j := lv.shadow; j >= 0 {
+		start := lv.segStart(j)
+		held = lv.enc[start:lv.ends[j]]
+		buf = append(buf, lv.enc[:start]...)
+		buf = append(buf, lv.enc[lv.ends[j]:]...)
+	} else {
+		buf = append(buf, lv.enc...)
+	}
 	mark := len(buf)
 	buf = appendKey(buf, h.levels[i+1].name)
 	buf = append(buf, `{"kvlistValue":{"values":[`...)
 	start := len(buf)
 	buf = h.appendLevel(buf, i+1, attrs)
 	if len(buf) == start {
-		return buf[:mark]
+		return append(buf[:mark], held...)
 	}
 	buf = closeList(buf)
 	return append(buf, "}}},"...)
+}
+
+// segStart returns where bound attribute j starts in enc.
+func (lv *groupLevel) segStart(j int) int {
+	if j == 0 {
+		return 0
+	}
+	return lv.ends[j-1]
 }
 
 // appendBound appends the level's bound attributes, leaving out any whose key
@@ -408,7 +437,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	}
 	h2.levels = slices.Clone(h.levels)
 	last := &h2.levels[len(h2.levels)-1]
-	nl := groupLevel{name: last.name}
+	nl := groupLevel{name: last.name, shadow: -1}
 	start := 0
 	for j, k := range last.keys {
 		if !shadowed(k, eff) {
@@ -434,32 +463,19 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 // WithGroup returns a handler that nests later attributes in a group named
-// name, exported as a kvlist value (the shape the otelslog bridge uses). A
-// group replaces an attribute of the same key bound before it.
+// name, exported as a kvlist value (the shape the otelslog bridge uses). In
+// records where the group is not empty it replaces an attribute of the same
+// key bound before it.
 func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
+	name = validUTF8(name)
 	h2 := *h
 	levels := make([]groupLevel, len(h.levels), len(h.levels)+1)
 	copy(levels, h.levels)
-	last := &levels[len(levels)-1]
-	if j := slices.Index(last.keys, name); j >= 0 {
-		start := 0
-		if j > 0 {
-			start = last.ends[j-1]
-		}
-		cut := last.ends[j] - start
-		nl := groupLevel{name: last.name}
-		nl.enc = slices.Concat(last.enc[:start], last.enc[last.ends[j]:])
-		nl.keys = slices.Delete(slices.Clone(last.keys), j, j+1)
-		nl.ends = slices.Clone(last.ends[:j])
-		for _, e := range last.ends[j+1:] {
-			nl.ends = append(nl.ends, e-cut)
-		}
-		*last = nl
-	}
-	h2.levels = append(levels, groupLevel{name: name})
+	levels[len(levels)-1].shadow = slices.Index(levels[len(levels)-1].keys, name)
+	h2.levels = append(levels, groupLevel{name: name, shadow: -1})
 	return &h2
 }
 

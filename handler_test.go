@@ -417,3 +417,39 @@ func TestServiceVersionFromBuildInfo(t *testing.T) {
 	// VCS stamp, so the detector reports nothing rather than a made-up value.
 	assert.NotEqual(t, "(devel)", serviceVersion())
 }
+
+func TestEmptyGroupKeepsTheAttrItWouldReplace(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	l := slog.New(h).With("g", "scalar", "k", 1).WithGroup("g")
+	l.Info("empty group")
+	l.Info("full group", "x", 1)
+	flush(t, h)
+	recs := exp.records(t)
+	assert.Equal(t, map[string]any{"g": "scalar", "k": "1"}, attrMap(recs[0]["attributes"]))
+	assert.Equal(t, map[string]any{"k": "1", "g": map[string]any{"x": "1"}}, attrMap(recs[1]["attributes"]))
+}
+
+func TestUnrepresentableTimeFallsBack(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	for _, at := range []time.Time{
+		time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		require.NoError(t, h.Handle(context.Background(), slog.NewRecord(at, slog.LevelInfo, "odd", 0)))
+	}
+	flush(t, h)
+	for _, r := range exp.records(t) {
+		assert.Equal(t, r["observedTimeUnixNano"], r["timeUnixNano"])
+		assert.NotContains(t, r["timeUnixNano"], "-")
+	}
+}
+
+func TestKeysEqualAfterSanitizingAreDuplicates(t *testing.T) {
+	h, exp := newTestHandler(t, nil)
+	slog.New(h).With("\xfe", 0).WithGroup("\xff").Info("m", "\xad", 1, "\xcb", 2)
+	flush(t, h)
+	p := string(exp.payloads[0])
+	assert.Equal(t, 2, strings.Count(p, "\"key\":\"\ufffd\""), "one at the top (the group), one inside it: %s", p)
+	assert.Equal(t, map[string]any{"\ufffd": map[string]any{"\ufffd": "2"}}, attrMap(exp.records(t)[0]["attributes"]))
+}

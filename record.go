@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Levels beyond the four of log/slog, so callers can log TRACE and FATAL:
@@ -74,6 +75,9 @@ func collect(dst []slog.Attr, attrs []slog.Attr, firstErr error) ([]slog.Attr, e
 		if isEmptyAttr(a) {
 			continue
 		}
+		// Compare keys as they will be written, so two keys that differ
+		// only in invalid bytes are duplicates too.
+		a.Key = validUTF8(a.Key)
 		if a.Value.Kind() == slog.KindGroup {
 			g := a.Value.Group()
 			if len(g) == 0 {
@@ -92,6 +96,21 @@ func collect(dst []slog.Attr, attrs []slog.Attr, firstErr error) ([]slog.Attr, e
 		dst = append(dst, a)
 	}
 	return dst, firstErr
+}
+
+// validUTF8 returns s with each invalid byte replaced by U+FFFD, as
+// appendString writes it. Valid strings (nearly all) cost one scan.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var sb strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		sb.WriteRune(r) // RuneError for an invalid byte
+		i += size
+	}
+	return sb.String()
 }
 
 // shadowed reports whether key appears among later. slog allows duplicate

@@ -262,7 +262,7 @@ func TestDuplicateKeysLastWins(t *testing.T) {
 }
 
 func TestResource(t *testing.T) {
-	r := one(t, &slogotlp.HandlerOptions{Resource: []slog.Attr{
+	r := one(t, &slogotlp.HandlerOptions{NoResourceDetection: true, Resource: []slog.Attr{
 		slog.String("service.name", "svc"),
 		slog.Int("process.pid", 1234),
 		slog.Group("host", slog.String("name", "h1"), slog.Bool("virtual", true)),
@@ -272,6 +272,15 @@ func TestResource(t *testing.T) {
 		"process.pid":  int64(1234),
 		"host":         map[string]any{"name": "h1", "virtual": true},
 	}, goMap(t, r.res.Attributes()))
+
+	// With detection on, the detected attributes decode too, and the
+	// caller's service.name wins.
+	r = one(t, &slogotlp.HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "svc")}}, func(l *slog.Logger) { l.Info("m") })
+	res := goMap(t, r.res.Attributes())
+	assert.Equal(t, "svc", res["service.name"])
+	assert.Equal(t, "go", res["telemetry.sdk.language"])
+	assert.IsType(t, int64(0), res["process.pid"])
+	assert.NotEmpty(t, res["host.name"])
 }
 
 type wrapped struct{ inner error }
