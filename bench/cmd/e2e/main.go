@@ -166,7 +166,11 @@ func logRecords(stack string, n int, gz bool, url string) (result, error) {
 	var ours *slogotlp.Handler
 	switch stack {
 	case "ours":
-		ours = slogotlp.NewHandler(newMinimalHTTPExporter(url, gz), nil)
+		exp, err := slogotlp.NewHTTPExporter(url, &slogotlp.HTTPExporterOptions{DisableGzip: !gz})
+		if err != nil {
+			return res, err
+		}
+		ours = slogotlp.NewHandler(exp, nil)
 		logger, shutdown = slog.New(ours), ours.Shutdown
 	case "otel":
 		comp := otlploghttp.NoCompression
