@@ -75,21 +75,29 @@ func (d DropCounts) Total() uint64 {
 	return d.QueueFull + d.Disabled + d.RetriesExhausted + d.TooLarge + d.Rejected + d.Shutdown
 }
 
-func (d *DropCounts) add(r DropReason, n uint64) {
+// count returns the counter for reason r.
+func (d *DropCounts) count(r DropReason) *uint64 {
 	switch r {
 	case DropQueueFull:
-		d.QueueFull += n
+		return &d.QueueFull
 	case DropDisabled:
-		d.Disabled += n
+		return &d.Disabled
 	case DropRetriesExhausted:
-		d.RetriesExhausted += n
+		return &d.RetriesExhausted
 	case DropTooLarge:
-		d.TooLarge += n
+		return &d.TooLarge
 	case DropRejected:
-		d.Rejected += n
-	case DropShutdown:
-		d.Shutdown += n
+		return &d.Rejected
 	}
+	return &d.Shutdown
+}
+
+// minus returns the counts in d that are not in since.
+func (d DropCounts) minus(since DropCounts) DropCounts {
+	for r := range numDropReasons {
+		*d.count(r) -= *since.count(r)
+	}
+	return d
 }
 
 // Stats is a consistent snapshot of a handler's counters. They always add
@@ -250,7 +258,21 @@ func realSleep(d time.Duration, abort <-chan struct{}) bool {
 
 // dropLocked counts n records as dropped. b.mu must be held.
 func (b *batcher) dropLocked(r DropReason, n int) {
-	b.st.Dropped.add(r, uint64(n))
+	*b.st.Dropped.count(r) += uint64(n)
+}
+
+// dropQueuedLocked drops every queued record for reason r. b.mu must be
+// held.
+func (b *batcher) dropQueuedLocked(r DropReason) {
+	for c := range b.q {
+		for b.q[c].len() > 0 {
+			e := b.q[c].pop()
+			b.queued--
+			b.qbytes -= cap(*e.buf)
+			b.dropLocked(r, 1)
+			putBuffer(e.buf)
+		}
+	}
 }
 
 // enqueue takes ownership of bp, an encoded record, and queues it under the
@@ -405,18 +427,9 @@ func (b *batcher) run() {
 // reportDrops hands the drops since the last report to the handler, which
 // logs them as a record of its own.
 func (b *batcher) reportDrops() {
-	s := b.stats()
-	d := s.Dropped
-	last := b.lastReported
+	d := b.stats().Dropped
+	delta := d.minus(b.lastReported)
 	b.lastReported = d
-	delta := DropCounts{
-		QueueFull:        d.QueueFull - last.QueueFull,
-		Disabled:         d.Disabled - last.Disabled,
-		RetriesExhausted: d.RetriesExhausted - last.RetriesExhausted,
-		TooLarge:         d.TooLarge - last.TooLarge,
-		Rejected:         d.Rejected - last.Rejected,
-		Shutdown:         d.Shutdown - last.Shutdown,
-	}
 	if delta.Total() > 0 && !b.disabled.Load() {
 		b.report(delta)
 	}
@@ -428,15 +441,7 @@ func (b *batcher) reportDrops() {
 func (b *batcher) drain() {
 	b.exportQueued()
 	b.mu.Lock()
-	for c := range b.q {
-		for b.q[c].len() > 0 {
-			e := b.q[c].pop()
-			b.queued--
-			b.qbytes -= cap(*e.buf)
-			b.dropLocked(DropShutdown, 1)
-			putBuffer(e.buf)
-		}
-	}
+	b.dropQueuedLocked(DropShutdown)
 	b.mu.Unlock()
 	for {
 		select {
@@ -645,15 +650,7 @@ func (b *batcher) disable(err error) {
 		b.reportError(fmt.Errorf("slogotlp: export disabled after a fatal error; fix the cause and restart the service: %w", orUnknown(err)))
 	})
 	b.mu.Lock()
-	for c := range b.q {
-		for b.q[c].len() > 0 {
-			e := b.q[c].pop()
-			b.queued--
-			b.qbytes -= cap(*e.buf)
-			b.dropLocked(DropDisabled, 1)
-			putBuffer(e.buf)
-		}
-	}
+	b.dropQueuedLocked(DropDisabled)
 	b.mu.Unlock()
 }
 

@@ -509,22 +509,7 @@ func (h *Handler) reportDrops(d DropCounts) {
 	r := slog.NewRecord(time.Now(), slog.LevelWarn, "slogotlp: log records dropped", 0)
 	r.AddAttrs(slog.Uint64("otel.logs.dropped_count", d.Total()))
 	for i := range numDropReasons {
-		var n uint64
-		switch i {
-		case DropQueueFull:
-			n = d.QueueFull
-		case DropDisabled:
-			n = d.Disabled
-		case DropRetriesExhausted:
-			n = d.RetriesExhausted
-		case DropTooLarge:
-			n = d.TooLarge
-		case DropRejected:
-			n = d.Rejected
-		case DropShutdown:
-			n = d.Shutdown
-		}
-		if n > 0 {
+		if n := *d.count(i); n > 0 {
 			r.AddAttrs(slog.Uint64("otel.logs.dropped."+i.String(), n))
 		}
 	}
