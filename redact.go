@@ -643,7 +643,6 @@ func (st *scrubState) close(rule string) {
 	st.entries = append(st.entries, '}')
 }
 
-
 // redactAttrs redacts attrs at the path in st, under allowlist node an
 // (nil: everything allowed). It returns the attrs to keep and whether they
 // differ from the input; it never modifies the input slice.
