@@ -417,7 +417,6 @@ func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
 		if v != "http/json" && v != "http/protobuf" {
 			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp sends OTLP/HTTP JSON; set http/json "+
 				"and point the endpoint at the receiver's HTTP port (4318)", v))
-			return
 		}
 		break // the signal-specific variable wins
 	}
@@ -430,7 +429,6 @@ func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
 		kv, err := parseKeyValues(v, true)
 		if err != nil {
 			r.fail(name, err)
-			return
 		}
 		env = make(map[string]string, len(kv))
 		for _, e := range kv {
