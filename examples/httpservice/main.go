@@ -1,3 +1,5 @@
+//go:build !js && !wasip1
+
 // Command httpservice is a small HTTP service whose request logs carry the
 // trace they belong to: each request gets a span context (continuing the
 // caller's W3C traceparent, or starting a trace), put in the request's

@@ -1,3 +1,5 @@
+//go:build !js && !wasip1
+
 // Command quickstart shows slogotlp in a program: configuration from the
 // environment, a few records, and a flush on the way out.
 //
