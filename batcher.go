@@ -287,7 +287,9 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 	case b.closed.Load():
 		b.dropLocked(DropShutdown, 1)
 		err = ErrShutdown
-	case b.disabled.Load() || b.paused.Load():
+	case b.disabled.Load() || b.paused.Load() || len(*bp) == 0:
+		// An empty buffer is a record Handle did not encode because export
+		// was off when it looked; SetEnabled(true) may have come since.
 		b.dropLocked(DropDisabled, 1)
 		err = ErrExportDisabled
 	case len(*bp) > maxLen:

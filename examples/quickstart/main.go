@@ -1,3 +1,18 @@
+//go:build !js && !wasip1
+
+// Command quickstart shows slogotlp in a program: configuration from the
+// environment, a few records, and a flush on the way out.
+//
+// With nothing configured it prints each OTLP JSON payload to stdout, so it
+// runs with no account:
+//
+//	go run ./examples/quickstart
+//
+// To send to Logfire, set a write token; to send to an OpenTelemetry
+// Collector (or any OTLP/HTTP receiver), set the standard endpoint:
+//
+//	LOGFIRE_TOKEN=pylf_v1_us_... go run ./examples/quickstart
+//	OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://localhost:4318/v1/logs go run ./examples/quickstart
 package main
 
 import (
@@ -11,16 +26,34 @@ import (
 )
 
 func main() {
-	h := slogotlp.NewHandler(slogotlp.NewWriterExporter(os.Stdout, true), &slogotlp.HandlerOptions{
-		Resource: []slog.Attr{slog.String("service.name", "quickstart")},
+	h, err := slogotlp.NewFromEnv(&slogotlp.Config{
+		ServiceName: "quickstart",
+		Indent:      true, // pretty-print the stdout payloads for reading
 	})
-	logger := slog.New(h)
-	logger.Info("user signed in", "user_id", 42, "plan", "pro", "latency", 12*time.Millisecond)
-	logger.WithGroup("http").Warn("slow request", "method", "GET", "path", "/api/items", "status", 200)
-	logger.Error("payment failed", "err", errors.New("card declined"), "amount", 19.99)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := h.Shutdown(ctx); err != nil {
-		slog.New(slog.NewTextHandler(os.Stderr, nil)).Error("shutdown", "err", err)
+	if err != nil {
+		// A bad variable names itself in err; start without export rather
+		// than fail.
+		logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		logger.Error("log export is off", "err", err)
+		run(context.Background(), logger)
+		return
 	}
+	// ctx ends on SIGINT/SIGTERM; shutdown flushes within 5s on the way out,
+	// so the last records reach the receiver.
+	ctx, shutdown := h.NotifyShutdown(5 * time.Second)
+	defer func() {
+		if err := shutdown(); err != nil {
+			slog.New(slog.NewTextHandler(os.Stderr, nil)).Error("shutdown", "err", err)
+		}
+	}()
+	run(ctx, slog.New(h))
+}
+
+// run is the program's work. A service would run until ctx ends; the
+// quickstart logs a few records and returns, and the deferred shutdown
+// exports what is still queued.
+func run(ctx context.Context, logger *slog.Logger) {
+	logger.InfoContext(ctx, "user signed in", "user_id", 42, "plan", "pro", "latency", 12*time.Millisecond)
+	logger.WithGroup("http").WarnContext(ctx, "slow request", "method", "GET", "path", "/api/items", "status", 200)
+	logger.ErrorContext(ctx, "payment failed", "err", errors.New("card declined"), "amount", 19.99)
 }

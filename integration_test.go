@@ -1,0 +1,351 @@
+//go:build !js && !wasip1
+
+package slogotlp
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// receiver is a loopback OTLP/HTTP JSON logs receiver that decodes every
+// request and keeps the records' messages and severities.
+type receiver struct {
+	mu       sync.Mutex
+	messages []string
+	levels   []string
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body = zr
+	}
+	var req struct {
+		ResourceLogs []struct {
+			ScopeLogs []struct {
+				LogRecords []struct {
+					SeverityText string `json:"severityText"`
+					Body         struct {
+						StringValue string `json:"stringValue"`
+					} `json:"body"`
+				} `json:"logRecords"`
+			} `json:"scopeLogs"`
+		} `json:"resourceLogs"`
+	}
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			for _, lr := range sl.LogRecords {
+				rc.messages = append(rc.messages, lr.Body.StringValue)
+				rc.levels = append(rc.levels, lr.SeverityText)
+			}
+		}
+	}
+	rc.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, "{}")
+}
+
+func (rc *receiver) got() (messages, levels []string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.messages), slices.Clone(rc.levels)
+}
+
+func (rc *receiver) count() int {
+	m, _ := rc.got()
+	return len(m)
+}
+
+// childEnv marks the re-executed test binary as the child of
+// TestSIGTERMDeliversRecords.
+const childEnv = "SLOGOTLP_TEST_SIGTERM_CHILD"
+
+const childRecords = 200
+
+// TestSIGTERMDeliversRecords runs a program (this test binary, re-executed)
+// that configures itself from the environment, logs, and blocks until
+// SIGTERM; the records it logged must all reach the receiver, delivered by
+// NotifyShutdown's flush on the way out.
+func TestSIGTERMDeliversRecords(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGTERM on Windows")
+	}
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGTERMChild$", "-test.count=1")
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(allEnv, k)
+	})
+	cmd.Env = append(env, childEnv+"=1",
+		EnvLogsEndpoint+"="+srv.URL+"/v1/logs",
+		EnvScheduleDelay+"=600000", // nothing leaves before the signal
+		EnvServiceName+"=sigterm-child")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer func() { _ = cmd.Process.Kill() }() // a no-op once it has exited
+
+	ready := make(chan bool, 1)
+	var out strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		found := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if sc.Text() == "ready" && !found {
+				found = true
+				ready <- true
+			}
+		}
+		if !found {
+			ready <- false
+		}
+	}()
+	select {
+	case ok := <-ready:
+		require.True(t, ok, "child exited before logging: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("child did not get ready: %s", stderr.String())
+	}
+	assert.Zero(t, rc.count(), "nothing may be exported before the signal, or the test proves nothing")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	require.NoError(t, err, "child failed: stdout %s stderr %s", out.String(), stderr.String())
+
+	msgs, _ := rc.got()
+	require.Len(t, msgs, childRecords)
+	for i, m := range msgs {
+		assert.Equal(t, fmt.Sprintf("record %d", i), m)
+	}
+}
+
+// TestSIGTERMChild is the program TestSIGTERMDeliversRecords runs.
+func TestSIGTERMChild(t *testing.T) {
+	if os.Getenv(childEnv) != "1" {
+		t.Skip("the child of TestSIGTERMDeliversRecords")
+	}
+	h, err := NewFromEnv(nil)
+	require.NoError(t, err)
+	ctx, shutdown := h.NotifyShutdown(10 * time.Second)
+	logger := slog.New(h)
+	for i := range childRecords {
+		logger.Info(fmt.Sprintf("record %d", i), "i", i)
+	}
+	fmt.Println("ready")
+	<-ctx.Done()
+	require.NoError(t, shutdown())
+	st := h.Stats()
+	require.Equal(t, uint64(childRecords), st.Exported, "%+v", st)
+}
+
+// relisten binds addr again after its server stopped. Another process may
+// hold the port for a moment, so it retries for a bounded time.
+func relisten(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("could not listen on %s again: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // waiting on the OS, not on our own goroutines
+	}
+}
+
+func serveOn(l net.Listener, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	_ = srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	return srv
+}
+
+// TestOfflineAndRecovery stops the receiver mid-run and starts it again on
+// the same port: the handler must notice it is offline, probe with backoff
+// instead of hammering, keep every record (MaxRetryTime does not apply
+// offline), and deliver everything once the receiver is back.
+func TestOfflineAndRecovery(t *testing.T) {
+	setEnv(t, nil)
+	rc := &receiver{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	srv := serveOn(l, rc)
+
+	h, err := NewFromEnv(&Config{
+		Endpoint: "http://" + addr + "/v1/logs",
+		Handler: HandlerOptions{
+			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+			MaxRetryTime:       200 * time.Millisecond, // would drop the batch if it applied offline
+			DropReportInterval: -1, NoResourceDetection: true,
+		},
+	})
+	require.NoError(t, err)
+	defer func() { _ = h.Shutdown(context.Background()) }()
+	logger := slog.New(h)
+
+	logger.Error("up")
+	require.Eventually(t, func() bool { return rc.count() == 1 }, 5*time.Second, 5*time.Millisecond)
+	assert.False(t, h.Stats().Offline)
+
+	srv.Close()
+	const n = 50
+	for i := range n {
+		logger.Error(fmt.Sprintf("down %d", i))
+		logger.Info(fmt.Sprintf("info %d", i))
+	}
+	require.Eventually(t, func() bool { return h.Stats().Offline }, 5*time.Second, 5*time.Millisecond)
+
+	// No retry storm: with a 100ms cap, half a second of probing is a
+	// handful of attempts, where retrying at once would be thousands. And
+	// nothing is given up although MaxRetryTime passes.
+	before := h.Stats()
+	assert.Never(t, func() bool {
+		s := h.Stats()
+		return s.ExportAttempts > before.ExportAttempts+20 || s.Dropped.Total() > 0
+	}, 500*time.Millisecond, 10*time.Millisecond)
+	s := h.Stats()
+	assert.True(t, s.Offline)
+	assert.Greater(t, s.ExportAttempts, before.ExportAttempts, "it keeps probing")
+	assert.Equal(t, uint64(2*n), s.Queued, "everything logged while offline is kept")
+	checkStats(t, s)
+
+	srv = serveOn(relisten(t, addr), rc)
+	defer srv.Close()
+	require.Eventually(t, func() bool { return rc.count() == 1+2*n }, 10*time.Second, 5*time.Millisecond)
+	assert.Eventually(t, func() bool { return !h.Stats().Offline }, 5*time.Second, 5*time.Millisecond)
+
+	msgs, levels := rc.got()
+	var errs []string
+	for i, m := range msgs {
+		if levels[i] == "ERROR" {
+			errs = append(errs, m)
+		}
+	}
+	want := []string{"up"}
+	for i := range n {
+		want = append(want, fmt.Sprintf("down %d", i))
+	}
+	assert.Equal(t, want, errs, "every ERROR arrives, in order")
+	s = h.Stats()
+	assert.Zero(t, s.Dropped.Total())
+	assert.Equal(t, uint64(1+2*n), s.Exported)
+	checkStats(t, s)
+}
+
+// TestSetEnabledToggleWhileLogging switches export off and on while several
+// goroutines log through clones; run it with -race.
+func TestSetEnabledToggleWhileLogging(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{DropReportInterval: -1, MaxQueueSize: 1 << 16})
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			logger := slog.New(h).With("g", g)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				logger.Info("tick")
+				_ = h.Enabled(ctx, slog.LevelInfo)
+			}
+		}()
+	}
+	// Toggle while the loggers run: at least 200 switches, and until they
+	// have logged through both states.
+	for i := 0; i < 200 || h.Stats().Handled < 1000 || h.Stats().Dropped.Disabled == 0; i++ {
+		h.SetEnabled(i%2 == 1)
+		runtime.Gosched()
+	}
+	close(stop)
+	wg.Wait()
+
+	// Off: Enabled is false, so loggers skip the record entirely, and a
+	// record handed to Handle anyway is refused, counted, not queued.
+	h.SetEnabled(false)
+	flush(t, h)
+	before := h.Stats()
+	assert.False(t, h.Enabled(ctx, slog.LevelError))
+	slog.New(h).Error("off")
+	assert.Equal(t, before.Handled, h.Stats().Handled)
+	err := h.Handle(ctx, slog.NewRecord(time.Now(), slog.LevelError, "forced", 0))
+	assert.ErrorIs(t, err, ErrExportDisabled)
+	s := h.Stats()
+	assert.Equal(t, before.Dropped.Disabled+1, s.Dropped.Disabled)
+	assert.Zero(t, s.Queued)
+
+	// On again: records flow.
+	h.SetEnabled(true)
+	assert.True(t, h.Enabled(ctx, slog.LevelInfo))
+	slog.New(h).Error("on")
+	flush(t, h)
+	recs := exp.records(t)
+	require.NotEmpty(t, recs)
+	last := recs[len(recs)-1]["body"].(map[string]any)["stringValue"]
+	assert.Equal(t, "on", last)
+	for _, r := range recs {
+		assert.NotEqual(t, "off", r["body"].(map[string]any)["stringValue"])
+	}
+	checkStats(t, h.Stats())
+}
+
+// TestSkippedRecordAfterResume pins the race the toggle test found: Handle
+// saw export off and skipped encoding, then SetEnabled(true) came before the
+// record reached the queue. The unencoded (empty) record must be counted as
+// dropped, never queued, or the payload holds an empty element (",,").
+func TestSkippedRecordAfterResume(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{DropReportInterval: -1})
+	b := h.c.b
+	err := b.enqueue(getBuffer(), slog.LevelError, h.scope, h.c.maxRecord) // export is on now
+	assert.ErrorIs(t, err, ErrExportDisabled)
+	slog.New(h).Error("real")
+	flush(t, h)
+	s := h.Stats()
+	assert.Equal(t, uint64(1), s.Dropped.Disabled)
+	assert.Equal(t, uint64(1), s.Exported)
+	assert.Len(t, exp.records(t), 1)
+}
