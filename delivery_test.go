@@ -2,14 +2,9 @@ package slogotlp
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -20,94 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// receiver is a loopback OTLP/HTTP JSON receiver that decodes each request
-// and counts records by their "id" attribute.
-type receiver struct {
-	mu       sync.Mutex
-	seen     map[string]int
-	bodies   [][]byte
-	failRate float64
-	r        *rand.Rand
-	requests int
-	failed   int
-}
-
-func newReceiver(failRate float64) *receiver {
-	return &receiver{seen: map[string]int{}, failRate: failRate, r: rand.New(rand.NewPCG(7, 8))}
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if req.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if body, err = io.ReadAll(zr); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	rc.mu.Lock()
-	rc.requests++
-	roll := rc.r.Float64()
-	rc.mu.Unlock()
-	if roll < rc.failRate {
-		rc.mu.Lock()
-		rc.failed++
-		rc.mu.Unlock()
-		if roll < rc.failRate/3 {
-			time.Sleep(5 * time.Millisecond) // a slow failure, as a loaded server gives
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	var reqBody struct {
-		ResourceLogs []struct {
-			ScopeLogs []struct {
-				LogRecords []struct {
-					Attributes []struct {
-						Key   string
-						Value map[string]any
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(body, &reqBody); err != nil {
-		http.Error(w, "bad json: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.bodies = append(rc.bodies, body)
-	for _, rl := range reqBody.ResourceLogs {
-		for _, sl := range rl.ScopeLogs {
-			for _, lr := range sl.LogRecords {
-				for _, a := range lr.Attributes {
-					if a.Key == "id" {
-						id, _ := a.Value["intValue"].(string)
-						rc.seen[id]++
-					}
-				}
-			}
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{}`))
-}
-
-func (rc *receiver) received() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.seen)
-}
 
 // TestConservationHTTP: 100k records from 8 goroutines through the real HTTP
 // exporter to a receiver that fails 30% of requests with 503, some slowly.

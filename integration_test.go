@@ -4,11 +4,8 @@ package slogotlp
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,65 +23,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// receiver is a loopback OTLP/HTTP JSON logs receiver that decodes every
-// request and keeps the records' messages and severities.
-type receiver struct {
-	mu       sync.Mutex
-	messages []string
-	levels   []string
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	var req struct {
-		ResourceLogs []struct {
-			ScopeLogs []struct {
-				LogRecords []struct {
-					SeverityText string `json:"severityText"`
-					Body         struct {
-						StringValue string `json:"stringValue"`
-					} `json:"body"`
-				} `json:"logRecords"`
-			} `json:"scopeLogs"`
-		} `json:"resourceLogs"`
-	}
-	if err := json.NewDecoder(body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rc.mu.Lock()
-	for _, rl := range req.ResourceLogs {
-		for _, sl := range rl.ScopeLogs {
-			for _, lr := range sl.LogRecords {
-				rc.messages = append(rc.messages, lr.Body.StringValue)
-				rc.levels = append(rc.levels, lr.SeverityText)
-			}
-		}
-	}
-	rc.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, "{}")
-}
-
-func (rc *receiver) got() (messages, levels []string) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return slices.Clone(rc.messages), slices.Clone(rc.levels)
-}
-
-func (rc *receiver) count() int {
-	m, _ := rc.got()
-	return len(m)
-}
 
 // childEnv marks the re-executed test binary as the child of
 // TestSIGTERMDeliversRecords.
