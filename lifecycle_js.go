@@ -29,9 +29,10 @@ const pageHideFlushTimeout = 30 * time.Second
 //
 // Each event starts h.Flush on a new goroutine and returns at once, because
 // an export in the browser waits for a fetch promise, which can only settle
-// after the event callback has returned to JavaScript. The fetch itself is
-// started before the event's dispatch ends. Go's fetch transport does not
-// set fetch's keepalive flag, so a request still in flight when the page is
+// after the event callback has returned to JavaScript. Go runs every ready
+// goroutine before it hands control back to JavaScript, so when no export is
+// already in flight the fetch is started before the event's dispatch ends.
+// Go's fetch transport does not set fetch's keepalive flag, so a request still in flight when the page is
 // torn down may be cancelled by the browser; a tab killed abruptly (a crash,
 // the OS reclaiming a background tab) loses whatever was still queued. The
 // visibilitychange flush usually completes well before that point.
