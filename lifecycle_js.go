@@ -32,10 +32,11 @@ const pageHideFlushTimeout = 30 * time.Second
 // after the event callback has returned to JavaScript. Go runs every ready
 // goroutine before it hands control back to JavaScript, so when no export is
 // already in flight the fetch is started before the event's dispatch ends.
-// Go's fetch transport does not set fetch's keepalive flag, so a request still in flight when the page is
-// torn down may be cancelled by the browser; a tab killed abruptly (a crash,
-// the OS reclaiming a background tab) loses whatever was still queued. The
-// visibilitychange flush usually completes well before that point.
+// Go's fetch transport does not set fetch's keepalive flag, so a request
+// still in flight when the page is torn down may be cancelled by the
+// browser, and a tab killed abruptly (a crash, the OS reclaiming a
+// background tab) loses whatever was still queued. The visibilitychange
+// flush comes first and is the one to rely on.
 //
 // Outside a page (Node.js, a web worker) there is no document and nothing is
 // registered. The returned stop removes the listeners; it is safe to call
