@@ -43,6 +43,7 @@ done
 step "builds for the browser and WASI"
 GOOS=js GOARCH=wasm go build ./...
 GOOS=wasip1 GOARCH=wasm go build .
+(cd examples/wasm && GOOS=js GOARCH=wasm go vet .)
 
 echo
 echo "all checks passed"
