@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -324,11 +325,19 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 	b.queued++
 	b.qbytes += size
 	trigger := b.queued >= b.opts.BatchSize || cls == classHigh
+	pressed := b.queued >= b.opts.MaxQueueSize/4
 	b.mu.Unlock()
 	if trigger {
 		select {
 		case b.wake <- struct{}{}:
 		default:
+		}
+		if pressed {
+			// The queue is backing up: the export goroutine is runnable
+			// but waking a thread for it can take a millisecond on a busy
+			// machine. Yield this processor so it runs now. This waits on
+			// no lock and no I/O; the export itself runs without us.
+			runtime.Gosched()
 		}
 	}
 	return nil
