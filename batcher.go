@@ -288,9 +288,7 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 	case b.closed.Load():
 		b.dropLocked(DropShutdown, 1)
 		err = ErrShutdown
-	case b.disabled.Load() || b.paused.Load() || len(*bp) == 0:
-		// An empty buffer is a record Handle did not encode because export
-		// was off when it looked; SetEnabled(true) may have come since.
+	case b.disabled.Load() || b.paused.Load():
 		b.dropLocked(DropDisabled, 1)
 		err = ErrExportDisabled
 	case len(*bp) > maxLen:
@@ -341,6 +339,21 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 		}
 	}
 	return nil
+}
+
+// refuse counts a record that Handle did not even encode because export was
+// off or shut down when it looked. Counting it here, not in enqueue, means
+// no unencoded record can reach the queue if export comes back on meanwhile.
+func (b *batcher) refuse() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.st.Handled++
+	if b.closed.Load() {
+		b.dropLocked(DropShutdown, 1)
+		return ErrShutdown
+	}
+	b.dropLocked(DropDisabled, 1)
+	return ErrExportDisabled
 }
 
 // take moves up to BatchSize of the oldest queued records, in the order they

@@ -276,9 +276,7 @@ func (h *Handler) SetEnabled(on bool) { h.c.b.paused.Store(!on) }
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	b := h.c.b
 	if b.closed.Load() || b.disabled.Load() || b.paused.Load() {
-		// Count the drop without encoding anything.
-		bp := getBuffer()
-		return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
+		return b.refuse()
 	}
 	bp := getBuffer()
 	*bp = h.appendRecord((*bp)[:0], ctx, r, time.Now())
