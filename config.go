@@ -110,6 +110,8 @@ type ConfigError struct {
 	Err error
 }
 
+// Error names the variable and says what is wrong with it; it never quotes
+// the value, which may be a secret.
 func (e *ConfigError) Error() string {
 	return "slogotlp: " + e.Var + ": " + strings.TrimPrefix(e.Err.Error(), "slogotlp: ")
 }
