@@ -148,42 +148,32 @@ func (c Config) withDefaults() Config {
 	if c.Upstream == "" {
 		c.Upstream = LogfireUSLogs
 	}
-	if c.UpstreamTimeout <= 0 {
-		c.UpstreamTimeout = DefaultUpstreamTimeout
-	}
+	c.UpstreamTimeout = positiveOr(c.UpstreamTimeout, DefaultUpstreamTimeout)
 	if c.HTTPClient == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
 		c.HTTPClient = &http.Client{Transport: t}
 	}
-	if c.JWKSRefresh <= 0 {
-		c.JWKSRefresh = DefaultJWKSRefresh
-	}
-	if c.ClockSkew <= 0 {
-		c.ClockSkew = DefaultClockSkew
-	}
-	if c.UserRate <= 0 {
-		c.UserRate = DefaultUserRate
-	}
-	if c.UserBurst <= 0 {
-		c.UserBurst = DefaultUserBurst
-	}
-	if c.SessionRate <= 0 {
-		c.SessionRate = DefaultSessionRate
-	}
-	if c.SessionBurst <= 0 {
-		c.SessionBurst = DefaultSessionBurst
-	}
-	if c.SweepInterval <= 0 {
-		c.SweepInterval = DefaultSweepInterval
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	c.JWKSRefresh = positiveOr(c.JWKSRefresh, DefaultJWKSRefresh)
+	c.ClockSkew = positiveOr(c.ClockSkew, DefaultClockSkew)
+	c.UserRate = positiveOr(c.UserRate, DefaultUserRate)
+	c.UserBurst = positiveOr(c.UserBurst, DefaultUserBurst)
+	c.SessionRate = positiveOr(c.SessionRate, DefaultSessionRate)
+	c.SessionBurst = positiveOr(c.SessionBurst, DefaultSessionBurst)
+	c.SweepInterval = positiveOr(c.SweepInterval, DefaultSweepInterval)
+	c.MaxBodyBytes = positiveOr(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
+}
+
+// positiveOr returns v, or def when v is zero or negative.
+func positiveOr[T ~int | ~int64 | ~float64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func (c Config) validate() error {
