@@ -16,21 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestConservationHTTP: 100k records from 8 goroutines through the real HTTP
-// exporter to a receiver that fails 30% of requests with 503, some slowly.
-// Every record is received exactly once or counted as dropped; with a queue
-// big enough, none is dropped.
-func TestConservationHTTP(t *testing.T) {
+// flakyLoad logs goroutines×per records, each with a unique "id", from
+// concurrent goroutines through the real HTTP exporter to a receiver that
+// fails 30% of requests with 503 (some slowly), then shuts the handler down.
+func flakyLoad(t *testing.T, opts HandlerOptions, goroutines, per int) (*receiver, Stats) {
+	t.Helper()
 	rc := newReceiver(0.3)
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", nil)
 	require.NoError(t, err)
-	h := NewHandler(exp, &HandlerOptions{
-		MaxQueueSize: 200_000, MaxQueueBytes: 1 << 30, BatchSize: 1024,
-		InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, MaxRetryTime: time.Hour,
-	})
-	const goroutines, per = 8, 12_500
+	opts.InitialBackoff, opts.MaxBackoff = time.Millisecond, 10*time.Millisecond
+	h := NewHandler(exp, &opts)
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -47,6 +44,17 @@ func TestConservationHTTP(t *testing.T) {
 	s := h.Stats()
 	checkStats(t, s)
 	assert.Equal(t, uint64(goroutines*per), s.Handled)
+	return rc, s
+}
+
+// TestConservationHTTP: 100k records from 8 goroutines against a receiver
+// that fails 30% of requests. Every record is received exactly once or
+// counted as dropped; with a queue big enough, none is dropped.
+func TestConservationHTTP(t *testing.T) {
+	const goroutines, per = 8, 12_500
+	rc, s := flakyLoad(t, HandlerOptions{
+		MaxQueueSize: 200_000, MaxQueueBytes: 1 << 30, BatchSize: 1024, MaxRetryTime: time.Hour,
+	}, goroutines, per)
 	assert.Zero(t, s.Dropped.Total())
 	assert.Equal(t, s.Exported, uint64(rc.received()))
 	rc.mu.Lock()
@@ -66,27 +74,7 @@ func TestConservationHTTP(t *testing.T) {
 // TestConservationSmallQueue: the same load into the default queue. Drops
 // happen, and every one is counted: received + dropped == logged.
 func TestConservationSmallQueue(t *testing.T) {
-	rc := newReceiver(0.3)
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", nil)
-	require.NoError(t, err)
-	h := NewHandler(exp, &HandlerOptions{InitialBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, DropReportInterval: -1})
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			l := slog.New(h)
-			for i := range 5000 {
-				l.Info("m", "id", g*5000+i)
-			}
-		})
-	}
-	wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	require.NoError(t, h.Shutdown(ctx))
-	s := h.Stats()
-	checkStats(t, s)
+	rc, s := flakyLoad(t, HandlerOptions{DropReportInterval: -1}, 8, 5000)
 	assert.Equal(t, uint64(40000), uint64(rc.received())+s.Dropped.Total())
 	assert.Equal(t, s.Dropped.Total(), s.Dropped.QueueFull)
 }
