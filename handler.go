@@ -5,23 +5,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"go.opentelemetry.io/otel/trace"
 )
-
-// ScopeKey is the attribute key that gives a logger its own instrumentation
-// scope when bound with With at the top level:
-//
-//	billing := logger.With(slogotlp.ScopeKey, "billing")
-//
-// The attribute is consumed, not exported: records of different scopes land
-// in separate scopeLogs entries of one payload. It works through middleware
-// that forwards WithAttrs; (*Handler).WithScope does the same directly.
-const ScopeKey = "otel.scope.name"
 
 // HandlerOptions configures a Handler. A nil *HandlerOptions, and every zero
 // field, means the default written in the field's comment.
@@ -207,13 +192,6 @@ type core struct {
 
 var _ slog.Handler = (*Handler)(nil)
 
-// The times OTLP's fixed64 nanoseconds can hold (time.UnixNano's range,
-// from 1970).
-var (
-	minTime = time.Unix(0, 0)
-	maxTime = time.Unix(0, 1<<63-1)
-)
-
 // NewHandler returns a Handler that exports through exp. A nil opts means
 // the defaults. The handler starts its export goroutine at once; Shutdown
 // stops it.
@@ -283,135 +261,6 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
 }
 
-// appendRecord appends r as one OTLP/JSON LogRecord object.
-func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, now time.Time) []byte {
-	c := h.c
-	t := r.Time
-	if t.IsZero() || t.Before(minTime) || t.After(maxTime) {
-		// OTLP carries time as unsigned nanoseconds since 1970; a time it
-		// cannot express would make receivers refuse the whole payload.
-		t = now
-	}
-	buf = append(buf, `{"timeUnixNano":`...)
-	buf = appendUnixNano(buf, t)
-	buf = append(buf, `,"observedTimeUnixNano":`...)
-	buf = appendUnixNano(buf, now)
-	buf = append(buf, `,"severityNumber":`...)
-	buf = strconv.AppendInt(buf, int64(severityNumber(r.Level)), 10)
-	buf = append(buf, `,"severityText":"`...)
-	buf = appendSeverityText(buf, r.Level)
-	buf = append(buf, `","body":{"stringValue":`...)
-	buf = appendString(buf, r.Message, c.enc.maxValueLen)
-	buf = append(buf, '}')
-
-	var arr [24]slog.Attr
-	attrs := arr[:0]
-	var recErr error
-	r.Attrs(func(a slog.Attr) bool {
-		attrs, recErr = collectAttr(attrs, a, recErr)
-		return true
-	})
-
-	mark := len(buf)
-	buf = append(buf, `,"attributes":[`...)
-	start := len(buf)
-	if c.addSource {
-		buf = c.enc.appendSource(buf, r.PC)
-	}
-	if err := recErr; err != nil || h.exc != nil {
-		if err == nil {
-			err = h.exc
-		}
-		buf = c.enc.appendException(buf, err, c.stacks && r.Level >= slog.LevelError)
-	}
-	buf = h.appendLevel(buf, 0, attrs)
-	if len(buf) == start {
-		buf = buf[:mark]
-	} else {
-		buf = closeList(buf)
-	}
-
-	if ctx != nil {
-		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-			// Any valid span context correlates, sampled or not.
-			tid, sid := sc.TraceID(), sc.SpanID()
-			buf = append(buf, `,"traceId":`...)
-			buf = appendHex(buf, tid[:])
-			buf = append(buf, `,"spanId":`...)
-			buf = appendHex(buf, sid[:])
-			buf = append(buf, `,"flags":`...)
-			buf = strconv.AppendUint(buf, uint64(sc.TraceFlags()), 10)
-		}
-	}
-	return append(buf, '}')
-}
-
-// appendLevel appends the bound attributes of level i, then either the
-// record's attributes (innermost level) or the next group, which is left out
-// when it ends up empty.
-func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
-	lv := &h.levels[i]
-	if i == len(h.levels)-1 {
-		buf = lv.appendBound(buf, attrs)
-		return h.c.enc.appendAttrs(buf, attrs, i)
-	}
-	var held []byte // the attribute the group replaces, if any
-	if j := lv.shadow; j >= 0 {
-		start := lv.segStart(j)
-		held = lv.enc[start:lv.ends[j]]
-		buf = append(buf, lv.enc[:start]...)
-		buf = append(buf, lv.enc[lv.ends[j]:]...)
-	} else {
-		buf = append(buf, lv.enc...)
-	}
-	mark := len(buf)
-	buf = appendKey(buf, h.levels[i+1].name)
-	buf = append(buf, `{"kvlistValue":{"values":[`...)
-	start := len(buf)
-	buf = h.appendLevel(buf, i+1, attrs)
-	if len(buf) == start {
-		return append(buf[:mark], held...)
-	}
-	buf = closeList(buf)
-	return append(buf, "}}},"...)
-}
-
-// segStart returns where bound attribute j starts in enc.
-func (lv *groupLevel) segStart(j int) int {
-	if j == 0 {
-		return 0
-	}
-	return lv.ends[j-1]
-}
-
-// appendBound appends the level's bound attributes, leaving out any whose key
-// one of the record's attributes repeats (the record's value wins).
-func (lv *groupLevel) appendBound(buf []byte, attrs []slog.Attr) []byte {
-	clash := false
-	for _, k := range lv.keys {
-		if shadowed(k, attrs) {
-			clash = true
-			break
-		}
-	}
-	if !clash {
-		return append(buf, lv.enc...)
-	}
-	start := 0
-	for j, k := range lv.keys {
-		if !shadowed(k, attrs) {
-			buf = append(buf, lv.enc[start:lv.ends[j]]...)
-		}
-		start = lv.ends[j]
-	}
-	return buf
-}
-
-// collectAttr is collect for a single attribute.
-func collectAttr(dst []slog.Attr, a slog.Attr, firstErr error) ([]slog.Attr, error) {
-	return collect(dst, []slog.Attr{a}, firstErr)
-}
-
 // WithAttrs returns a handler whose records carry attrs, encoded once here.
 // A top-level ScopeKey attribute selects the instrumentation scope instead.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
@@ -477,16 +326,6 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// WithScope returns a handler whose records belong to the instrumentation
-// scope name (and version), the per-logger name of other logging APIs:
-//
-//	billing := slog.New(h.WithScope("billing", ""))
-func (h *Handler) WithScope(name, version string) *Handler {
-	h2 := *h
-	h2.scope = h.c.scopes.id(name, version)
-	return &h2
-}
-
 // Flush exports every record queued at the call and returns when that is
 // done or ctx ends.
 func (h *Handler) Flush(ctx context.Context) error { return h.c.b.flush(ctx) }
@@ -513,50 +352,3 @@ func (h *Handler) reportDrops(d DropCounts) {
 	}
 	_ = h.Handle(context.Background(), r)
 }
-
-// scopeRegistry interns instrumentation scopes. Handlers hold an index; the
-// batcher reads the pre-encoded JSON through a lock-free snapshot.
-type scopeRegistry struct {
-	mu    sync.Mutex
-	byKey map[[2]string]int32
-	list  atomic.Pointer[[]scopeInfo]
-}
-
-type scopeInfo struct {
-	json []byte // {"name":"...","version":"..."}
-}
-
-func (s *scopeRegistry) id(name, version string) int32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := [2]string{name, version}
-	if id, ok := s.byKey[k]; ok {
-		return id
-	}
-	if s.byKey == nil {
-		s.byKey = map[[2]string]int32{}
-	}
-	j := append([]byte(`{"name":`), appendString(nil, name, 0)...)
-	if version != "" {
-		j = append(j, `,"version":`...)
-		j = appendString(j, version, 0)
-	}
-	j = append(j, '}')
-	var list []scopeInfo
-	if p := s.list.Load(); p != nil {
-		list = slices.Clone(*p)
-	}
-	list = append(list, scopeInfo{json: j})
-	id := int32(len(list) - 1)
-	s.byKey[k] = id
-	s.list.Store(&list)
-	return id
-}
-
-func (s *scopeRegistry) snapshot() []scopeInfo { return *s.list.Load() }
-
-// discardExporter accepts everything; NewHandler uses it for a nil Exporter.
-type discardExporter struct{}
-
-func (discardExporter) Export(context.Context, []byte, int) Result { return Result{} }
-func (discardExporter) Shutdown(context.Context) error             { return nil }

@@ -1,60 +1,18 @@
 package slogotlp
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
 )
-
-// Levels beyond the four of log/slog, so callers can log TRACE and FATAL:
-//
-//	logger.Log(ctx, slogotlp.LevelTrace, "cache probe", "key", k)
-const (
-	LevelTrace slog.Level = -8
-	LevelFatal slog.Level = 12
-)
-
-// severityNumber maps a slog level to an OTLP SeverityNumber: level + 9,
-// clamped to 1..24, as the official otelslog bridge does. TRACE is 1, DEBUG 5,
-// INFO 9, WARN 13, ERROR 17 and FATAL 21.
-func severityNumber(l slog.Level) int {
-	n := int(l) + 9
-	return min(max(n, 1), 24)
-}
-
-// appendSeverityText appends the level's name the way log/slog names levels
-// ("INFO", "WARN+2"), with TRACE and FATAL added below DEBUG and above ERROR.
-func appendSeverityText(buf []byte, l slog.Level) []byte {
-	name, base := "INFO", slog.LevelInfo
-	switch {
-	case l < slog.LevelDebug:
-		name, base = "TRACE", LevelTrace
-	case l < slog.LevelInfo:
-		name, base = "DEBUG", slog.LevelDebug
-	case l < slog.LevelWarn:
-	case l < slog.LevelError:
-		name, base = "WARN", slog.LevelWarn
-	case l < LevelFatal:
-		name, base = "ERROR", slog.LevelError
-	default:
-		name, base = "FATAL", LevelFatal
-	}
-	buf = append(buf, name...)
-	if d := int64(l - base); d != 0 {
-		if d > 0 {
-			buf = append(buf, '+')
-		}
-		buf = strconv.AppendInt(buf, d, 10)
-	}
-	return buf
-}
 
 // maxDepth bounds how deep nested groups, slices and maps are encoded, so a
 // cyclic value cannot recurse forever. Deeper values become "!DEPTH".
@@ -300,106 +258,138 @@ func (e *encoder) appendStringValue(buf []byte, s string) []byte {
 	return append(buf, '}')
 }
 
-// appendException appends the OpenTelemetry exception attributes for err:
-// exception.type (the Go type, as %T prints it), exception.message, and
-// exception.stacktrace when the error carries a stack (it formats itself
-// differently under %+v, as github.com/pkg/errors and its kin do) or, when
-// capture is set, the stack of the logging goroutine.
-func (e *encoder) appendException(buf []byte, err error, capture bool) (out []byte) {
+// The times OTLP's fixed64 nanoseconds can hold (time.UnixNano's range,
+// from 1970).
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+// appendRecord appends r as one OTLP/JSON LogRecord object.
+func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, now time.Time) []byte {
+	c := h.c
+	t := r.Time
+	if t.IsZero() || t.Before(minTime) || t.After(maxTime) {
+		// OTLP carries time as unsigned nanoseconds since 1970; a time it
+		// cannot express would make receivers refuse the whole payload.
+		t = now
+	}
+	buf = append(buf, `{"timeUnixNano":`...)
+	buf = appendUnixNano(buf, t)
+	buf = append(buf, `,"observedTimeUnixNano":`...)
+	buf = appendUnixNano(buf, now)
+	buf = append(buf, `,"severityNumber":`...)
+	buf = strconv.AppendInt(buf, int64(severityNumber(r.Level)), 10)
+	buf = append(buf, `,"severityText":"`...)
+	buf = appendSeverityText(buf, r.Level)
+	buf = append(buf, `","body":{"stringValue":`...)
+	buf = appendString(buf, r.Message, c.enc.maxValueLen)
+	buf = append(buf, '}')
+
+	var arr [24]slog.Attr
+	attrs := arr[:0]
+	var recErr error
+	r.Attrs(func(a slog.Attr) bool {
+		attrs, recErr = collectAttr(attrs, a, recErr)
+		return true
+	})
+
 	mark := len(buf)
-	defer func() {
-		if r := recover(); r != nil {
-			out = appendStringAttr(buf[:mark], "exception.message", fmt.Sprintf("!PANIC: %v", r), e.maxValueLen)
+	buf = append(buf, `,"attributes":[`...)
+	start := len(buf)
+	if c.addSource {
+		buf = c.enc.appendSource(buf, r.PC)
+	}
+	if err := recErr; err != nil || h.exc != nil {
+		if err == nil {
+			err = h.exc
 		}
-	}()
-	msg := err.Error()
-	buf = appendStringAttr(buf, "exception.type", fmt.Sprintf("%T", err), 0)
-	buf = appendStringAttr(buf, "exception.message", msg, e.maxValueLen)
-	if st := errorStack(err, msg); st != "" {
-		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(st), e.maxValueLen)
-	} else if capture {
-		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(callerStack()), e.maxValueLen)
+		buf = c.enc.appendException(buf, err, c.stacks && r.Level >= slog.LevelError)
 	}
-	return buf
-}
-
-func (e *encoder) trim(s string) string {
-	if e.trimPath == nil {
-		return s
+	buf = h.appendLevel(buf, 0, attrs)
+	if len(buf) == start {
+		buf = buf[:mark]
+	} else {
+		buf = closeList(buf)
 	}
-	return e.trimPath(s)
-}
 
-// errorStack returns the stack an error carries, found by asking each error
-// in the chain that formats itself for %+v.
-func errorStack(err error, msg string) string {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if _, ok := e.(fmt.Formatter); ok {
-			if s := fmt.Sprintf("%+v", err); s != msg && strings.Contains(s, "\n") {
-				return s
-			}
-			return ""
+	if ctx != nil {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			// Any valid span context correlates, sampled or not.
+			tid, sid := sc.TraceID(), sc.SpanID()
+			buf = append(buf, `,"traceId":`...)
+			buf = appendHex(buf, tid[:])
+			buf = append(buf, `,"spanId":`...)
+			buf = appendHex(buf, sid[:])
+			buf = append(buf, `,"flags":`...)
+			buf = strconv.AppendUint(buf, uint64(sc.TraceFlags()), 10)
 		}
 	}
-	return ""
+	return append(buf, '}')
 }
 
-// callerStack formats the logging goroutine's stack the way a Go panic does,
-// starting at the caller of the logger: the leading frames of log/slog, this
-// package's handlers and slog middleware are left out.
-func callerStack() string {
-	var pcs [64]uintptr
-	n := runtime.Callers(3, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	var sb strings.Builder
-	leading := true
-	for {
-		f, more := frames.Next()
-		if leading && internalFrame(f.Function) {
-			if !more {
-				break
-			}
-			continue
-		}
-		leading = false
-		sb.WriteString(f.Function)
-		sb.WriteString("\n\t")
-		sb.WriteString(f.File)
-		sb.WriteByte(':')
-		sb.WriteString(strconv.Itoa(f.Line))
-		sb.WriteByte('\n')
-		if !more {
+// appendLevel appends the bound attributes of level i, then either the
+// record's attributes (innermost level) or the next group, which is left out
+// when it ends up empty.
+func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
+	lv := &h.levels[i]
+	if i == len(h.levels)-1 {
+		buf = lv.appendBound(buf, attrs)
+		return h.c.enc.appendAttrs(buf, attrs, i)
+	}
+	var held []byte // the attribute the group replaces, if any
+	if j := lv.shadow; j >= 0 {
+		start := lv.segStart(j)
+		held = lv.enc[start:lv.ends[j]]
+		buf = append(buf, lv.enc[:start]...)
+		buf = append(buf, lv.enc[lv.ends[j]:]...)
+	} else {
+		buf = append(buf, lv.enc...)
+	}
+	mark := len(buf)
+	buf = appendKey(buf, h.levels[i+1].name)
+	buf = append(buf, `{"kvlistValue":{"values":[`...)
+	start := len(buf)
+	buf = h.appendLevel(buf, i+1, attrs)
+	if len(buf) == start {
+		return append(buf[:mark], held...)
+	}
+	buf = closeList(buf)
+	return append(buf, "}}},"...)
+}
+
+// segStart returns where bound attribute j starts in enc.
+func (lv *groupLevel) segStart(j int) int {
+	if j == 0 {
+		return 0
+	}
+	return lv.ends[j-1]
+}
+
+// appendBound appends the level's bound attributes, leaving out any whose key
+// one of the record's attributes repeats (the record's value wins).
+func (lv *groupLevel) appendBound(buf []byte, attrs []slog.Attr) []byte {
+	clash := false
+	for _, k := range lv.keys {
+		if shadowed(k, attrs) {
+			clash = true
 			break
 		}
 	}
-	return sb.String()
-}
-
-func internalFrame(fn string) bool {
-	for _, p := range []string{"log/slog.", "github.com/soliplex/slogotlp.(", "github.com/samber/slog-"} {
-		if strings.HasPrefix(fn, p) {
-			return true
+	if !clash {
+		return append(buf, lv.enc...)
+	}
+	start := 0
+	for j, k := range lv.keys {
+		if !shadowed(k, attrs) {
+			buf = append(buf, lv.enc[start:lv.ends[j]]...)
 		}
-	}
-	return false
-}
-
-// appendSource appends code.file.path, code.line.number and
-// code.function.name for the record's program counter.
-func (e *encoder) appendSource(buf []byte, pc uintptr) []byte {
-	if pc == 0 {
-		return buf
-	}
-	fs := runtime.CallersFrames([]uintptr{pc})
-	f, _ := fs.Next()
-	if f.File != "" {
-		buf = appendStringAttr(buf, "code.file.path", e.trim(f.File), 0)
-	}
-	if f.Line != 0 {
-		buf = appendIntAttr(buf, "code.line.number", int64(f.Line))
-	}
-	if f.Function != "" {
-		buf = appendStringAttr(buf, "code.function.name", f.Function, 0)
+		start = lv.ends[j]
 	}
 	return buf
+}
+
+// collectAttr is collect for a single attribute.
+func collectAttr(dst []slog.Attr, a slog.Attr, firstErr error) ([]slog.Attr, error) {
+	return collect(dst, []slog.Attr{a}, firstErr)
 }
