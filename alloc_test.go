@@ -44,7 +44,7 @@ func TestHandleAllocs(t *testing.T) {
 			*bp = append((*bp)[:0], "{}"...)
 			_ = b.enqueue(bp, slog.LevelInfo, 0, 1<<20)
 		}
-		b.settle(b.take(), 64, DropRejected)
+		b.settle(b.take(), 64, dropRejected)
 	})
 	if got > 0 {
 		t.Errorf("queueing 64 records allocates %.2f times, want 0", got)

@@ -151,7 +151,7 @@ func (b *batcher) reportDrops() {
 func (b *batcher) drain() {
 	b.exportQueued()
 	b.mu.Lock()
-	b.dropQueuedLocked(DropShutdown)
+	b.dropQueuedLocked(dropShutdown)
 	b.mu.Unlock()
 	for {
 		select {
@@ -191,7 +191,7 @@ func (b *batcher) exportQueued() {
 			return
 		}
 		if b.disabled.Load() {
-			b.settle(batch, 0, DropDisabled)
+			b.settle(batch, 0, dropFatal)
 			continue
 		}
 		b.sendSplit(batch)
@@ -271,19 +271,19 @@ func (b *batcher) send(es []entry) {
 		if attempt > 0 {
 			b.st.Retries++
 		}
-		b.st.Offline = res.Outcome == Retryable && res.Offline
+		b.st.Offline = res.Outcome == ExportRetryable && res.Offline
 		b.mu.Unlock()
 		switch res.Outcome {
-		case Success:
+		case ExportSuccess:
 			rejected := int(min(max(res.Rejected, 0), int64(len(es))))
-			b.settle(es, len(es)-rejected, DropRejected)
+			b.settle(es, len(es)-rejected, dropRejected)
 			if rejected > 0 || res.Err != nil {
 				b.reportError(fmt.Errorf("slogotlp: receiver rejected %d of %d records: %w", rejected, len(es), orUnknown(res.Err)))
 			}
 			return
-		case TooLarge:
+		case ExportTooLarge:
 			if len(es) == 1 {
-				b.settle(es, 0, DropTooLarge)
+				b.settle(es, 0, dropTooLarge)
 				b.reportError(fmt.Errorf("slogotlp: dropped a record the receiver refused as too large even alone; lower MaxPayloadBytes or shorten the record: %w", orUnknown(res.Err)))
 				return
 			}
@@ -293,13 +293,13 @@ func (b *batcher) send(es []entry) {
 			b.send(es[:h])
 			b.send(es[h:])
 			return
-		case Rejected:
-			b.settle(es, 0, DropRejected)
+		case ExportRejected:
+			b.settle(es, 0, dropRejected)
 			b.reportError(fmt.Errorf("slogotlp: receiver rejected a batch of %d records; export continues: %w", len(es), orUnknown(res.Err)))
 			return
-		case Retryable:
+		case ExportRetryable:
 			if !res.Offline && b.now().Sub(start) >= b.opts.MaxRetryTime {
-				b.settle(es, 0, DropRetriesExhausted)
+				b.settle(es, 0, dropRetriesExhausted)
 				b.reportError(fmt.Errorf("slogotlp: gave up on %d records after retrying for %v (MaxRetryTime): %w", len(es), b.opts.MaxRetryTime, orUnknown(res.Err)))
 				return
 			}
@@ -308,12 +308,12 @@ func (b *batcher) send(es []entry) {
 				d = res.RetryAfter
 			}
 			if !b.sleep(d, b.abort) {
-				b.settle(es, 0, DropShutdown)
+				b.settle(es, 0, dropShutdown)
 				return
 			}
 		default: // Fatal, or an outcome this version does not know.
 			b.disable(res.Err)
-			b.settle(es, 0, DropDisabled)
+			b.settle(es, 0, dropFatal)
 			return
 		}
 	}
@@ -333,7 +333,7 @@ func (b *batcher) exportOnce(payload []byte, n int) (res Result) {
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
-			res = Result{Outcome: Rejected, Err: fmt.Errorf("exporter panicked: %v", r)}
+			res = Result{Outcome: ExportRejected, Err: fmt.Errorf("exporter panicked: %v", r)}
 		}
 	}()
 	return b.exp.Export(ctx, payload, n)
@@ -360,7 +360,7 @@ func (b *batcher) disable(err error) {
 		b.reportError(fmt.Errorf("slogotlp: export disabled after a fatal error; fix the cause and restart the service: %w", orUnknown(err)))
 	})
 	b.mu.Lock()
-	b.dropQueuedLocked(DropDisabled)
+	b.dropQueuedLocked(dropFatal)
 	b.mu.Unlock()
 }
 

@@ -196,7 +196,7 @@ func TestQueueBytesBound(t *testing.T) {
 func TestRetryBackoffAndJitter(t *testing.T) {
 	script := make([]Result, 8)
 	for i := range script {
-		script[i] = Result{Outcome: Retryable, Err: errors.New("503")}
+		script[i] = Result{Outcome: ExportRetryable, Err: errors.New("503")}
 	}
 	h, exp, fs := newScripted(t, &HandlerOptions{MaxRetryTime: time.Hour}, script...)
 	slog.New(h).Error("x")
@@ -229,7 +229,7 @@ func TestJitterBounds(t *testing.T) {
 }
 
 func TestRetryAfterWins(t *testing.T) {
-	h, _, fs := newScripted(t, nil, Result{Outcome: Retryable, RetryAfter: 7 * time.Second})
+	h, _, fs := newScripted(t, nil, Result{Outcome: ExportRetryable, RetryAfter: 7 * time.Second})
 	slog.New(h).Error("x")
 	flush(t, h)
 	assert.Equal(t, []time.Duration{7 * time.Second}, fs.got())
@@ -240,7 +240,7 @@ func TestRetriesExhausted(t *testing.T) {
 	var mu sync.Mutex
 	exp := &scriptExporter{}
 	for range 100 {
-		exp.next = append(exp.next, Result{Outcome: Retryable, Err: errors.New("HTTP 503")})
+		exp.next = append(exp.next, Result{Outcome: ExportRetryable, Err: errors.New("HTTP 503")})
 	}
 	clock := time.Unix(0, 0)
 	h := newHandler(exp, &HandlerOptions{MaxRetryTime: 10 * time.Second, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}, func(b *batcher) {
@@ -263,7 +263,7 @@ func TestRetriesExhausted(t *testing.T) {
 func TestOfflineDoesNotGiveUp(t *testing.T) {
 	exp := &scriptExporter{}
 	for range 50 {
-		exp.next = append(exp.next, Result{Outcome: Retryable, Offline: true, Err: errors.New("connection refused")})
+		exp.next = append(exp.next, Result{Outcome: ExportRetryable, Offline: true, Err: errors.New("connection refused")})
 	}
 	clock := time.Unix(0, 0)
 	var sawOffline atomic.Bool
@@ -292,19 +292,19 @@ func TestFatalDisables(t *testing.T) {
 	var errs []error
 	var mu sync.Mutex
 	exp := &scriptExporter{}
-	exp.next = []Result{{Outcome: Fatal, Err: errors.New("HTTP 401: check the token")}}
+	exp.next = []Result{{Outcome: ExportFatal, Err: errors.New("HTTP 401: check the token")}}
 	h := NewHandler(exp, &HandlerOptions{OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
 	defer h.Shutdown(context.Background())
 	l := slog.New(h)
 	l.Info("queued")
 	l.Error("trigger")
 	flush(t, h)
-	require.ErrorIs(t, h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelError, "after", 0)), ErrExportDisabled)
+	require.ErrorIs(t, h.Handle(context.Background(), slog.NewRecord(time.Now(), slog.LevelError, "after", 0)), ErrExportFailed)
 	l.Error("after too")
 	flush(t, h)
 	s := h.Stats()
-	assert.True(t, s.Disabled)
-	assert.Equal(t, uint64(4), s.Dropped.Disabled)
+	assert.True(t, s.Fatal)
+	assert.Equal(t, uint64(4), s.Dropped.Fatal)
 	assert.Zero(t, s.Queued, "nothing piles up")
 	checkStats(t, s)
 	exp.mu.Lock()
@@ -319,11 +319,11 @@ func TestFatalDisables(t *testing.T) {
 
 func TestTooLargeSplitsInHalves(t *testing.T) {
 	h, exp, _ := newScripted(t, nil,
-		Result{Outcome: TooLarge}, // 4 records
-		Result{Outcome: TooLarge}, // first 2
-		Result{},                  // first 1
-		Result{Outcome: TooLarge}, // second 1: alone and still too large
-		Result{},                  // last 2
+		Result{Outcome: ExportTooLarge}, // 4 records
+		Result{Outcome: ExportTooLarge}, // first 2
+		Result{},                        // first 1
+		Result{Outcome: ExportTooLarge}, // second 1: alone and still too large
+		Result{},                        // last 2
 	)
 	l := slog.New(h)
 	logN(l, slog.LevelInfo, 3)
@@ -341,7 +341,7 @@ func TestPartialSuccessAndRejected(t *testing.T) {
 	var errs []string
 	var mu sync.Mutex
 	exp := &scriptExporter{}
-	exp.next = []Result{{Rejected: 2, Err: errors.New("timestamps too old")}, {Outcome: Rejected, Err: errors.New("HTTP 400")}}
+	exp.next = []Result{{Rejected: 2, Err: errors.New("timestamps too old")}, {Outcome: ExportRejected, Err: errors.New("HTTP 400")}}
 	h := NewHandler(exp, &HandlerOptions{OnError: func(err error) { mu.Lock(); errs = append(errs, err.Error()); mu.Unlock() }})
 	defer h.Shutdown(context.Background())
 	l := slog.New(h)
@@ -431,7 +431,7 @@ type blockingExporter struct{ calls atomic.Int32 }
 func (b *blockingExporter) Export(ctx context.Context, _ []byte, _ int) Result {
 	b.calls.Add(1)
 	<-ctx.Done()
-	return Result{Outcome: Retryable, Offline: true, Err: ctx.Err()}
+	return Result{Outcome: ExportRetryable, Offline: true, Err: ctx.Err()}
 }
 func (*blockingExporter) Shutdown(context.Context) error { return nil }
 
@@ -540,7 +540,7 @@ func (f *flakyExporter) Export(_ context.Context, p []byte, _ int) Result {
 	defer f.mu.Unlock()
 	if f.r.Float64() < 0.3 {
 		f.failed++
-		return Result{Outcome: Retryable}
+		return Result{Outcome: ExportRetryable}
 	}
 	s := string(p)
 	for {

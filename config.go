@@ -85,11 +85,11 @@ type Config struct {
 	// OTEL_RESOURCE_ATTRIBUTES).
 	ServiceName, ServiceVersion, Environment string
 
-	// Handler holds the handler's options. Its non-zero BatchSize,
+	// HandlerOptions holds the handler's options. Its non-zero BatchSize,
 	// FlushInterval, MaxQueueSize and ExportTimeout win over the OTEL_BLRP_*
 	// variables; its Resource wins over OTEL_RESOURCE_ATTRIBUTES and
 	// OTEL_SERVICE_NAME.
-	Handler HandlerOptions
+	HandlerOptions HandlerOptions
 
 	// Stdout receives the payloads when no destination is configured, one
 	// JSON line each (pretty-printed with Indent). Default: os.Stdout.
@@ -189,7 +189,7 @@ func resolveConfig(cfg *Config) (*plan, error) {
 	if r.getenv == nil {
 		r.getenv = os.Getenv
 	}
-	p := &plan{opts: r.cfg.Handler}
+	p := &plan{opts: r.cfg.HandlerOptions}
 	p.disabled = r.sdkDisabled()
 	r.batchOptions(&p.opts)
 	p.opts.Resource = r.resource()
@@ -271,7 +271,7 @@ func (r *resolver) resource() []slog.Attr {
 		named = append(named, slog.String("deployment.environment.name", v))
 	}
 	res := mergeResource(dedupe(env), named)
-	res = mergeResource(res, r.cfg.Handler.Resource)
+	res = mergeResource(res, r.cfg.HandlerOptions.Resource)
 	var explicit []slog.Attr
 	for _, kv := range [...][2]string{
 		{"service.name", r.cfg.ServiceName},

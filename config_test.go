@@ -270,7 +270,7 @@ func TestNewFromEnvBatchOptions(t *testing.T) {
 
 	// Explicit options win, and a variable they override is not read.
 	setEnv(t, map[string]string{EnvScheduleDelay: "oops", EnvMaxBatchSize: "64"})
-	p = resolved(t, &Config{Handler: HandlerOptions{FlushInterval: time.Second, BatchSize: 8}})
+	p = resolved(t, &Config{HandlerOptions: HandlerOptions{FlushInterval: time.Second, BatchSize: 8}})
 	assert.Equal(t, time.Second, p.opts.FlushInterval)
 	assert.Equal(t, 8, p.opts.BatchSize)
 	assert.Zero(t, p.opts.MaxQueueSize, "unset: the HandlerOptions default applies")
@@ -316,11 +316,11 @@ func TestNewFromEnvResource(t *testing.T) {
 		{"LOGFIRE_ENVIRONMENT over the list", map[string]string{EnvResourceAttrs: "deployment.environment.name=a", EnvLogfireEnv: "prod"},
 			Config{}, map[string]any{env: "prod"}},
 		{"Handler.Resource over the environment", map[string]string{EnvServiceName: "svc", EnvResourceAttrs: "team=x"},
-			Config{Handler: HandlerOptions{Resource: []slog.Attr{slog.String(sn, "opt"), slog.String("team", "y")}}},
+			Config{HandlerOptions: HandlerOptions{Resource: []slog.Attr{slog.String(sn, "opt"), slog.String("team", "y")}}},
 			map[string]any{sn: "opt", "team": "y"}},
 		{"Config fields over everything", map[string]string{EnvServiceName: "svc", EnvLogfireEnv: "prod", EnvResourceAttrs: "service.version=1"},
 			Config{ServiceName: "explicit", ServiceVersion: "2.0", Environment: "dev",
-				Handler: HandlerOptions{Resource: []slog.Attr{slog.String(sn, "opt")}}},
+				HandlerOptions: HandlerOptions{Resource: []slog.Attr{slog.String(sn, "opt")}}},
 			map[string]any{sn: "explicit", "service.version": "2.0", env: "dev"}},
 		{"user attributes override detected ones", map[string]string{EnvResourceAttrs: "host.name=pinned,process.runtime.name=custom"},
 			Config{}, map[string]any{"host.name": "pinned", "process.runtime.name": "custom"}},
@@ -429,7 +429,7 @@ func TestTokenNeverShown(t *testing.T) {
 			var mu sync.Mutex
 			var errs []string
 			h, err := NewFromEnv(&Config{Headers: map[string]string{"X-Key": header},
-				Handler: HandlerOptions{OnError: func(err error) {
+				HandlerOptions: HandlerOptions{OnError: func(err error) {
 					mu.Lock()
 					errs = append(errs, fmt.Sprintf("%v|%+v|%#v", err, err, err))
 					mu.Unlock()
@@ -445,7 +445,7 @@ func TestTokenNeverShown(t *testing.T) {
 				check(t, "OnError", e)
 			}
 			st := h.Stats()
-			assert.True(t, st.Disabled)
+			assert.True(t, st.Fatal)
 			check(t, "stats", fmt.Sprintf("%v %+v %#v", st, st, st))
 			check(t, "handler", fmt.Sprintf("%v %+v %#v", h, h, h))
 		})

@@ -178,7 +178,7 @@ func TestToggleUnderRace(t *testing.T) {
 }
 
 func TestFailoverRoutesAroundDisabledExport(t *testing.T) {
-	exp := &captureExporter{next: []Result{{Outcome: Fatal, Err: errors.New("HTTP 401")}}}
+	exp := &captureExporter{next: []Result{{Outcome: ExportFatal, Err: errors.New("HTTP 401")}}}
 	h := NewHandler(exp, nil)
 	defer h.Shutdown(context.Background())
 	var fallback bytes.Buffer

@@ -27,7 +27,7 @@ func (recordPrinter) Export(_ context.Context, payload []byte, _ int) slogotlp.R
 		}
 	}
 	if err := json.Unmarshal(payload, &req); err != nil {
-		return slogotlp.Result{Outcome: slogotlp.Rejected, Err: err}
+		return slogotlp.Result{Outcome: slogotlp.ExportRejected, Err: err}
 	}
 	for _, rl := range req.ResourceLogs {
 		for _, sl := range rl.ScopeLogs {
@@ -143,7 +143,7 @@ func (scopePrinter) Export(_ context.Context, payload []byte, _ int) slogotlp.Re
 		}
 	}
 	if err := json.Unmarshal(payload, &req); err != nil {
-		return slogotlp.Result{Outcome: slogotlp.Rejected, Err: err}
+		return slogotlp.Result{Outcome: slogotlp.ExportRejected, Err: err}
 	}
 	for _, sl := range req.ResourceLogs[0].ScopeLogs {
 		fmt.Println(string(sl.Scope), len(sl.LogRecords), "records")

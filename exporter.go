@@ -24,35 +24,35 @@ type Exporter interface {
 type Outcome int
 
 const (
-	// Success: the receiver took the payload (see Result.Rejected for a
+	// ExportSuccess: the receiver took the payload (see Result.Rejected for a
 	// partial success).
-	Success Outcome = iota
-	// Retryable: a transient failure (429, 5xx, a network error); the batcher
+	ExportSuccess Outcome = iota
+	// ExportRetryable: a transient failure (429, 5xx, a network error); the batcher
 	// sends the same payload again after a backoff.
-	Retryable
-	// Fatal: the receiver will never take our data (bad credentials); the
+	ExportRetryable
+	// ExportFatal: the receiver will never take our data (bad credentials); the
 	// handler disables export and reports the error through OnError.
-	Fatal
-	// TooLarge: the receiver refused the payload for its size (HTTP 413); the
+	ExportFatal
+	// ExportTooLarge: the receiver refused the payload for its size (HTTP 413); the
 	// batcher splits the batch in halves and sends each again.
-	TooLarge
-	// Rejected: the receiver refused this payload (another 4xx); the batch is
+	ExportTooLarge
+	// ExportRejected: the receiver refused this payload (another 4xx); the batch is
 	// dropped and reported, and export stays on.
-	Rejected
+	ExportRejected
 )
 
 // String returns the outcome's lower-case name.
 func (o Outcome) String() string {
 	switch o {
-	case Success:
+	case ExportSuccess:
 		return "success"
-	case Retryable:
+	case ExportRetryable:
 		return "retryable"
-	case Fatal:
+	case ExportFatal:
 		return "fatal"
-	case TooLarge:
+	case ExportTooLarge:
 		return "too large"
-	case Rejected:
+	case ExportRejected:
 		return "rejected"
 	}
 	return "unknown"
@@ -62,9 +62,9 @@ func (o Outcome) String() string {
 type Result struct {
 	Outcome Outcome
 	// RetryAfter is the receiver's requested delay (a Retry-After header) for
-	// a Retryable outcome; zero means the batcher's own backoff applies.
+	// an ExportRetryable outcome; zero means the batcher's own backoff applies.
 	RetryAfter time.Duration
-	// Rejected counts records the receiver refused inside a Success (an OTLP
+	// Rejected counts records the receiver refused inside an ExportSuccess (an OTLP
 	// partialSuccess); they are counted as dropped.
 	Rejected int64
 	// Offline reports that the receiver could not be reached at all

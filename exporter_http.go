@@ -162,23 +162,23 @@ func clientName(c *http.Client) string {
 //
 // # Status mapping
 //
-//	answer                          Outcome    notes
-//	2xx                             Success    a partialSuccess body sets Rejected and Err
-//	401, 403                        Fatal      bad or revoked credentials; the error says which to fix
-//	413                             TooLarge   the batcher halves the batch; one record still too large is dropped
-//	429, 502, 503, 504              Retryable  as the OTLP spec says; Retry-After is honoured
-//	other 5xx (500, 501, 505, ...)  Retryable  the OTLP spec does not retry these, but this project's
-//	                                           plan and most SDKs do: a 500 is usually a passing fault
-//	other 4xx (400, 404, 415, ...)  Rejected   the batch is dropped and reported; export stays on
-//	other (1xx, unfollowed 3xx)     Rejected
-//	network error, timeout          Retryable  Offline when the receiver was never reached
+//	answer                          Outcome          notes
+//	2xx                             ExportSuccess    a partialSuccess body sets Rejected and Err
+//	401, 403                        ExportFatal      bad or revoked credentials; the error says which to fix
+//	413                             ExportTooLarge   the batcher halves the batch; one record still too large is dropped
+//	429, 502, 503, 504              ExportRetryable  as the OTLP spec says; Retry-After is honoured
+//	other 5xx (500, 501, 505, ...)  ExportRetryable  the OTLP spec does not retry these, but this project's
+//	                                                 plan and most SDKs do: a 500 is usually a passing fault
+//	other 4xx (400, 404, 415, ...)  ExportRejected   the batch is dropped and reported; export stays on
+//	other (1xx, unfollowed 3xx)     ExportRejected
+//	network error, timeout          ExportRetryable  Offline when the receiver was never reached
 //
 // Retry-After is read in both forms (delta-seconds and an HTTP-date) for
-// every Retryable status and capped at 5 minutes, so that a misbehaving
-// receiver cannot stall the queue. A 2xx with partialSuccess is a Success
-// whose Rejected counts the lost records and whose Err carries the
-// receiver's errorMessage; an errorMessage with no rejections (the OTLP
-// "warning" form) is a Success with Err set and Rejected zero.
+// every retryable status and capped at 5 minutes, so that a misbehaving
+// receiver cannot stall the queue. A 2xx with partialSuccess is an
+// ExportSuccess whose Rejected counts the lost records and whose Err carries
+// the receiver's errorMessage; an errorMessage with no rejections (the OTLP
+// "warning" form) is an ExportSuccess with Err set and Rejected zero.
 type HTTPExporter struct {
 	// A pointer to the engine keeps the struct trivially copyable and means
 	// fmt's fallback for a copied value prints an address, never a header.
@@ -216,7 +216,7 @@ func NewHTTPExporter(endpoint string, opts *HTTPExporterOptions) (*HTTPExporter,
 // the top of this file). It never retries: that is the batcher's job.
 func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) Result {
 	if e == nil || e.c == nil {
-		return Result{Outcome: Fatal, Err: errUnbuilt}
+		return Result{Outcome: ExportFatal, Err: errUnbuilt}
 	}
 	res, _ := e.c.send(ctx, payload, records, "")
 	return res
@@ -414,7 +414,7 @@ func displayURL(raw string) string {
 // arrived) so that the proxy can react to a 401.
 func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth string) (Result, int) {
 	if c.closed.Load() {
-		return Result{Outcome: Fatal, Err: ErrExporterShutdown}, 0
+		return Result{Outcome: ExportFatal, Err: ErrExporterShutdown}, 0
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -436,7 +436,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.sec.endpoint, nil)
 	if err != nil { // the endpoint was validated; only a nil-ish ctx could get here
 		cancel()
-		return Result{Outcome: Fatal, Err: fmt.Errorf("slogotlp: cannot build the request to %s: %w", c.display, err)}, 0
+		return Result{Outcome: ExportFatal, Err: fmt.Errorf("slogotlp: cannot build the request to %s: %w", c.display, err)}, 0
 	}
 	req.Body = rb
 	req.ContentLength = int64(len(body))
@@ -493,9 +493,9 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 	case code >= 200 && code <= 299:
 		return c.partialSuccess(data, records, auth), code
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return Result{Outcome: Fatal, Err: errors.New("slogotlp: " + c.authFailure(code))}, code
+		return Result{Outcome: ExportFatal, Err: errors.New("slogotlp: " + c.authFailure(code))}, code
 	case code == http.StatusRequestEntityTooLarge:
-		return Result{Outcome: TooLarge, Err: fmt.Errorf(
+		return Result{Outcome: ExportTooLarge, Err: fmt.Errorf(
 			"slogotlp: %s refused a %d-byte request of %d records as too large (HTTP 413): the batch is split in halves and sent again",
 			c.display, size, records)}, code
 	case code == http.StatusTooManyRequests || (code >= 500 && code <= 599):
@@ -505,7 +505,7 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 		if ra > 0 {
 			msg += fmt.Sprintf(" (Retry-After %v)", ra)
 		}
-		return Result{Outcome: Retryable, RetryAfter: ra, Err: errors.New(msg)}, code
+		return Result{Outcome: ExportRetryable, RetryAfter: ra, Err: errors.New(msg)}, code
 	}
 	hint := "check that the endpoint is an OTLP/HTTP logs receiver"
 	switch code {
@@ -521,7 +521,7 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 		}
 	}
 	_ = readErr // a truncated body only shortens the quoted snippet
-	return Result{Outcome: Rejected, Err: fmt.Errorf("slogotlp: %s refused %d records with %s%s: the batch is dropped; %s",
+	return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: %s refused %d records with %s%s: the batch is dropped; %s",
 		c.display, records, statusText(code), c.bodySnippet(data, auth), hint)}, code
 }
 
@@ -543,24 +543,24 @@ func (c *httpCore) partialSuccess(data []byte, records int, auth string) Result 
 		} `json:"partialSuccess"`
 	}
 	if len(bytes.TrimSpace(data)) == 0 || json.Unmarshal(data, &resp) != nil || resp.PartialSuccess == nil {
-		return Result{Outcome: Success} // an empty or non-JSON 2xx body is a full success
+		return Result{Outcome: ExportSuccess} // an empty or non-JSON 2xx body is a full success
 	}
 	ps := resp.PartialSuccess
 	n, _ := strconv.ParseInt(ps.RejectedLogRecords.String(), 10, 64)
 	n = max(n, 0)
 	msg := strings.TrimSpace(c.scrub(ps.ErrorMessage, auth))
 	if n == 0 && msg == "" {
-		return Result{Outcome: Success}
+		return Result{Outcome: ExportSuccess}
 	}
 	msg = truncateRunes(msg, 512)
 	if n == 0 { // the OTLP spec's "warning" form: all taken, with a message
-		return Result{Outcome: Success, Err: fmt.Errorf("slogotlp: %s accepted all %d records with a warning: %s",
+		return Result{Outcome: ExportSuccess, Err: fmt.Errorf("slogotlp: %s accepted all %d records with a warning: %s",
 			c.display, records, msg)}
 	}
 	if msg == "" {
 		msg = "no reason given"
 	}
-	return Result{Outcome: Success, Rejected: n, Err: fmt.Errorf(
+	return Result{Outcome: ExportSuccess, Rejected: n, Err: fmt.Errorf(
 		"slogotlp: %s accepted the batch but rejected %d of %d records (%s); receivers such as Logfire reject "+
 			"records whose timestamps are more than 24 h old or 1 h ahead", c.display, n, records, msg)}
 }
@@ -587,7 +587,7 @@ func (c *httpCore) networkResult(err error, parent context.Context, auth string)
 	default:
 		what = "the request to " + c.display + " failed"
 	}
-	return Result{Outcome: Retryable, Offline: offline, Err: &scrubbedError{
+	return Result{Outcome: ExportRetryable, Offline: offline, Err: &scrubbedError{
 		msg: "slogotlp: " + what + ": " + c.scrub(err.Error(), auth) + ": the batch is kept and sent again",
 		err: err,
 	}}

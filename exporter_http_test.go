@@ -105,42 +105,42 @@ func TestHTTPExporterStatusMapping(t *testing.T) {
 		retryMin   time.Duration
 		errHas     string // "" means Err must be nil
 	}{
-		{name: "200 empty", status: 200, want: Success},
-		{name: "200 empty json", status: 200, body: `{}`, want: Success},
-		{name: "200 empty partialSuccess", status: 200, body: `{"partialSuccess":{}}`, want: Success},
-		{name: "200 not json", status: 200, body: `ok`, want: Success},
+		{name: "200 empty", status: 200, want: ExportSuccess},
+		{name: "200 empty json", status: 200, body: `{}`, want: ExportSuccess},
+		{name: "200 empty partialSuccess", status: 200, body: `{"partialSuccess":{}}`, want: ExportSuccess},
+		{name: "200 not json", status: 200, body: `ok`, want: ExportSuccess},
 		{name: "200 partialSuccess string", status: 200,
 			body: `{"partialSuccess":{"rejectedLogRecords":"3","errorMessage":"timestamp too old"}}`,
-			want: Success, rejected: 3, errHas: `rejected 3 of 5 records (timestamp too old)`},
+			want: ExportSuccess, rejected: 3, errHas: `rejected 3 of 5 records (timestamp too old)`},
 		{name: "200 partialSuccess number", status: 200,
 			body: `{"partialSuccess":{"rejectedLogRecords":2}}`,
-			want: Success, rejected: 2, errHas: `rejected 2 of 5 records (no reason given)`},
+			want: ExportSuccess, rejected: 2, errHas: `rejected 2 of 5 records (no reason given)`},
 		{name: "200 partialSuccess warning only", status: 200,
 			body: `{"partialSuccess":{"errorMessage":"attribute truncated"}}`,
-			want: Success, errHas: "accepted all 5 records with a warning: attribute truncated"},
+			want: ExportSuccess, errHas: "accepted all 5 records with a warning: attribute truncated"},
 		{name: "200 partialSuccess negative", status: 200,
-			body: `{"partialSuccess":{"rejectedLogRecords":"-4"}}`, want: Success},
-		{name: "204", status: 204, want: Success},
-		{name: "400", status: 400, body: "bad traceId", want: Rejected,
+			body: `{"partialSuccess":{"rejectedLogRecords":"-4"}}`, want: ExportSuccess},
+		{name: "204", status: 204, want: ExportSuccess},
+		{name: "400", status: 400, body: "bad traceId", want: ExportRejected,
 			errHas: `refused 5 records with HTTP 400 Bad Request ("bad traceId"): the batch is dropped`},
-		{name: "401", status: 401, want: Fatal, errHas: "refused the credentials (HTTP 401)"},
-		{name: "403", status: 403, want: Fatal, errHas: "refused the credentials (HTTP 403)"},
-		{name: "404", status: 404, want: Rejected, errHas: "OTLP/HTTP logs are POSTed to .../v1/logs"},
-		{name: "413", status: 413, want: TooLarge, errHas: "too large (HTTP 413)"},
-		{name: "415", status: 415, want: Rejected, errHas: "does not take OTLP JSON"},
+		{name: "401", status: 401, want: ExportFatal, errHas: "refused the credentials (HTTP 401)"},
+		{name: "403", status: 403, want: ExportFatal, errHas: "refused the credentials (HTTP 403)"},
+		{name: "404", status: 404, want: ExportRejected, errHas: "OTLP/HTTP logs are POSTed to .../v1/logs"},
+		{name: "413", status: 413, want: ExportTooLarge, errHas: "too large (HTTP 413)"},
+		{name: "415", status: 415, want: ExportRejected, errHas: "does not take OTLP JSON"},
 		{name: "429 delta-seconds", status: 429, headers: map[string]string{"Retry-After": "7"},
-			want: Retryable, retryAfter: 7 * time.Second, errHas: "HTTP 429 Too Many Requests for 5 records"},
+			want: ExportRetryable, retryAfter: 7 * time.Second, errHas: "HTTP 429 Too Many Requests for 5 records"},
 		{name: "429 HTTP-date", status: 429, headers: map[string]string{"Retry-After": future},
-			want: Retryable, retryMin: 35 * time.Second, retryAfter: 40 * time.Second, errHas: "Retry-After"},
-		{name: "429 no Retry-After", status: 429, want: Retryable, errHas: "sent again after a backoff"},
-		{name: "500", status: 500, body: "boom", want: Retryable, errHas: `HTTP 500 Internal Server Error for 5 records ("boom")`},
-		{name: "501", status: 501, want: Retryable, errHas: "HTTP 501"},
-		{name: "502", status: 502, want: Retryable, errHas: "HTTP 502"},
+			want: ExportRetryable, retryMin: 35 * time.Second, retryAfter: 40 * time.Second, errHas: "Retry-After"},
+		{name: "429 no Retry-After", status: 429, want: ExportRetryable, errHas: "sent again after a backoff"},
+		{name: "500", status: 500, body: "boom", want: ExportRetryable, errHas: `HTTP 500 Internal Server Error for 5 records ("boom")`},
+		{name: "501", status: 501, want: ExportRetryable, errHas: "HTTP 501"},
+		{name: "502", status: 502, want: ExportRetryable, errHas: "HTTP 502"},
 		{name: "503 capped Retry-After", status: 503, headers: map[string]string{"Retry-After": "86400"},
-			want: Retryable, retryAfter: maxRetryAfter, errHas: "Retry-After 5m0s"},
-		{name: "504", status: 504, want: Retryable, errHas: "HTTP 504"},
-		{name: "599 unnamed", status: 599, want: Retryable, errHas: "HTTP 599 for"},
-		{name: "300 without Location", status: 300, want: Rejected, errHas: "HTTP 300"},
+			want: ExportRetryable, retryAfter: maxRetryAfter, errHas: "Retry-After 5m0s"},
+		{name: "504", status: 504, want: ExportRetryable, errHas: "HTTP 504"},
+		{name: "599 unnamed", status: 599, want: ExportRetryable, errHas: "HTTP 599 for"},
+		{name: "300 without Location", status: 300, want: ExportRejected, errHas: "HTTP 300"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +209,7 @@ func TestHTTPExporterSendsHeadersAndGzip(t *testing.T) {
 	payloads := []string{testPayload, `{"resourceLogs":[]}`, strings.Repeat(`{"k":"v"}`, 5000)}
 	for _, p := range payloads {
 		res := exp.Export(context.Background(), []byte(p), 1)
-		require.Equal(t, Success, res.Outcome, "%v", res.Err)
+		require.Equal(t, ExportSuccess, res.Outcome, "%v", res.Err)
 	}
 	reqs := rc.all()
 	require.Len(t, reqs, len(payloads))
@@ -232,7 +232,7 @@ func TestHTTPExporterDisableGzip(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
 	exp := newTestExporter(t, srv.URL+"/v1/logs", &HTTPExporterOptions{DisableGzip: true, UserAgent: "myapp/1.2"})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	require.Equal(t, Success, res.Outcome, "%v", res.Err)
+	require.Equal(t, ExportSuccess, res.Outcome, "%v", res.Err)
 	reqs := rc.all()
 	require.Len(t, reqs, 1)
 	assert.Empty(t, reqs[0].header.Get("Content-Encoding"))
@@ -253,7 +253,7 @@ func TestHTTPExporterBadRequestHintWithoutGzip(t *testing.T) {
 	_, srv := newRecorder(t, reply(400, nil, ""))
 	exp := newTestExporter(t, srv.URL, &HTTPExporterOptions{DisableGzip: true})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Rejected, res.Outcome)
+	assert.Equal(t, ExportRejected, res.Outcome)
 	assert.NotContains(t, res.Err.Error(), "DisableGzip")
 
 	_, srv2 := newRecorder(t, reply(400, nil, ""))
@@ -285,7 +285,7 @@ func TestHTTPExporterReusesConnections(t *testing.T) {
 	t.Cleanup(srv.Close)
 	exp := newTestExporter(t, srv.URL, nil)
 	for range 5 {
-		require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+		require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	}
 	assert.Equal(t, int32(1), conns.Load(), "reading the response body must let the connection be reused")
 }
@@ -299,7 +299,7 @@ func TestHTTPExporterFollowsBodyPreservingRedirect(t *testing.T) {
 	})
 	exp := newTestExporter(t, srv.URL+"/old", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	require.Equal(t, Success, res.Outcome, "%v", res.Err)
+	require.Equal(t, ExportSuccess, res.Outcome, "%v", res.Err)
 	reqs := rc.all()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, "/v1/logs", reqs[1].path)
@@ -312,7 +312,7 @@ func TestHTTPExporterCustomClient(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
 	client := &http.Client{Transport: countingTransport{n: &trips, next: http.DefaultTransport}}
 	exp := newTestExporter(t, srv.URL, &HTTPExporterOptions{Client: client})
-	assert.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	assert.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	assert.Equal(t, int32(1), trips.Load())
 	assert.Len(t, rc.all(), 1)
 	assert.Contains(t, fmt.Sprint(HTTPExporterOptions{Client: client}), "Client:custom")
@@ -339,7 +339,7 @@ func TestHTTPExporterTimeoutIsRetryableNotOffline(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs before srv.Close
 	exp := newTestExporter(t, srv.URL, &HTTPExporterOptions{Timeout: 100 * time.Millisecond})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Retryable, res.Outcome)
+	assert.Equal(t, ExportRetryable, res.Outcome)
 	assert.False(t, res.Offline, "the receiver was reached: a timeout is not offline")
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), "did not answer within 100ms")
@@ -352,7 +352,7 @@ func TestHTTPExporterCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	res := exp.Export(ctx, []byte(testPayload), 1)
-	assert.Equal(t, Retryable, res.Outcome)
+	assert.Equal(t, ExportRetryable, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "the export was cancelled before")
 	assert.ErrorIs(t, res.Err, context.Canceled)
 }
@@ -362,7 +362,7 @@ func TestHTTPExporterNilContext(t *testing.T) {
 	exp := newTestExporter(t, srv.URL, nil)
 	//lint:ignore SA1012 a nil context must not panic
 	res := exp.Export(nil, []byte(testPayload), 1) //nolint:staticcheck
-	assert.Equal(t, Success, res.Outcome)
+	assert.Equal(t, ExportSuccess, res.Outcome)
 }
 
 // closedAddr returns a loopback address nothing listens on.
@@ -378,7 +378,7 @@ func closedAddr(t *testing.T) string {
 func TestHTTPExporterConnectionRefusedIsOffline(t *testing.T) {
 	exp := newTestExporter(t, "http://"+closedAddr(t)+"/v1/logs", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Retryable, res.Outcome)
+	assert.Equal(t, ExportRetryable, res.Outcome)
 	assert.True(t, res.Offline)
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), "could not reach http://127.0.0.1:")
@@ -414,7 +414,7 @@ func TestHTTPExporterOtherNetworkError(t *testing.T) {
 	t.Cleanup(func() { _ = ln.Close(); <-done })
 	exp := newTestExporter(t, "http://"+ln.Addr().String()+"/v1/logs", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Retryable, res.Outcome)
+	assert.Equal(t, ExportRetryable, res.Outcome)
 	assert.False(t, res.Offline)
 	assert.Contains(t, res.Err.Error(), "the request to http://127.0.0.1:")
 }
@@ -422,11 +422,11 @@ func TestHTTPExporterOtherNetworkError(t *testing.T) {
 func TestHTTPExporterShutdown(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
 	exp := newTestExporter(t, srv.URL, nil)
-	require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	require.NoError(t, exp.Shutdown(context.Background()))
 	require.NoError(t, exp.Shutdown(context.Background()), "Shutdown must be idempotent")
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.ErrorIs(t, res.Err, ErrExporterShutdown)
 	assert.Len(t, rc.all(), 1, "no request after Shutdown")
 }
@@ -508,7 +508,7 @@ func TestLogfireExporterSendsRawToken(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	require.Equal(t, Success, res.Outcome, "%v", res.Err)
+	require.Equal(t, ExportSuccess, res.Outcome, "%v", res.Err)
 	reqs := rc.all()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "/v1/logs", reqs[0].path)
@@ -524,7 +524,7 @@ func TestLogfireExporter401SaysWhatToDo(t *testing.T) {
 		exp, err := NewLogfireExporter("tok", &LogfireOptions{BaseURL: srv.URL})
 		require.NoError(t, err)
 		res := exp.Export(context.Background(), []byte(testPayload), 1)
-		assert.Equal(t, Fatal, res.Outcome)
+		assert.Equal(t, ExportFatal, res.Outcome)
 		assert.Contains(t, res.Err.Error(), fmt.Sprintf("slogotlp: Logfire rejected the write token (HTTP %d): check LOGFIRE_TOKEN is a current write token", code))
 		require.NoError(t, exp.Shutdown(context.Background()))
 	}
@@ -823,7 +823,7 @@ func BenchmarkHTTPExporterExport(b *testing.B) {
 			b.SetBytes(int64(len(payload)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if res := exp.Export(context.Background(), payload, 256); res.Outcome != Success {
+				if res := exp.Export(context.Background(), payload, 256); res.Outcome != ExportSuccess {
 					b.Fatal(res.Err)
 				}
 			}

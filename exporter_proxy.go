@@ -129,7 +129,7 @@ func (p *ProxyExporter) SetToken(token string) {
 // second 401, or a failed refresh, is Fatal.
 func (p *ProxyExporter) Export(ctx context.Context, payload []byte, records int) Result {
 	if p == nil || p.s == nil {
-		return Result{Outcome: Fatal, Err: errUnbuilt}
+		return Result{Outcome: ExportFatal, Err: errUnbuilt}
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -137,7 +137,7 @@ func (p *ProxyExporter) Export(ctx context.Context, payload []byte, records int)
 	s := p.s
 	tok := *s.token.Load()
 	if hasControl(tok) {
-		return Result{Outcome: Fatal, Err: errors.New("slogotlp: the session token contains a control character " +
+		return Result{Outcome: ExportFatal, Err: errors.New("slogotlp: the session token contains a control character " +
 			"or line break: pass the token as issued to SetToken")}
 	}
 	res, status := s.core.send(ctx, payload, records, bearer(tok))
@@ -146,7 +146,7 @@ func (p *ProxyExporter) Export(ctx context.Context, payload []byte, records int)
 	}
 	fresh, err := s.refreshToken(ctx, tok)
 	if err != nil {
-		return Result{Outcome: Fatal, Err: err}
+		return Result{Outcome: ExportFatal, Err: err}
 	}
 	res, status = s.core.send(ctx, payload, records, bearer(fresh))
 	if status == 401 {

@@ -60,9 +60,9 @@ func TestProxyExporterSendsBearerToken(t *testing.T) {
 	exp := newTestProxy(t, srv.URL+"/api/v1/telemetry/logs", " Bearer jwt-1 ", &ProxyOptions{
 		HTTPExporterOptions: HTTPExporterOptions{Headers: map[string]string{"X-Client": "web", "Authorization": "static"}},
 	})
-	require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	exp.SetToken("jwt-2")
-	require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 
 	reqs := rc.all()
 	require.Len(t, reqs, 2)
@@ -82,7 +82,7 @@ func TestProxyExporter401WithoutRefreshIsFatal(t *testing.T) {
 	rc, srv := newRecorder(t, newRelay().reply)
 	exp := newTestProxy(t, srv.URL, "expired", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "refused the session token (HTTP 401): sign in again and pass the new token to SetToken")
 	assert.Len(t, rc.all(), 1)
 }
@@ -97,7 +97,7 @@ func TestProxyExporterRefreshesOnceOn401(t *testing.T) {
 		return "fresh", nil
 	}})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	require.Equal(t, Success, res.Outcome, "%v", res.Err)
+	require.Equal(t, ExportSuccess, res.Outcome, "%v", res.Err)
 	assert.Equal(t, int32(1), calls.Load())
 	reqs := rc.all()
 	require.Len(t, reqs, 2, "the same request is sent again once")
@@ -106,7 +106,7 @@ func TestProxyExporterRefreshesOnceOn401(t *testing.T) {
 	assert.Equal(t, reqs[0].plain, reqs[1].plain)
 
 	// The refreshed token is kept: the next export needs no refresh.
-	require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	assert.Equal(t, int32(1), calls.Load())
 	assert.Equal(t, "Bearer fresh", rc.all()[2].header.Get("Authorization"))
 }
@@ -119,7 +119,7 @@ func TestProxyExporterRefreshedTokenStillRefused(t *testing.T) {
 		return "also-bad", nil
 	}})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "refused the refreshed session token too (HTTP 401)")
 	assert.Equal(t, int32(1), calls.Load(), "refresh is tried once, not in a loop")
 	assert.Len(t, rc.all(), 2)
@@ -144,7 +144,7 @@ func TestProxyExporterRefreshFailureIsFatal(t *testing.T) {
 			rc, srv := newRecorder(t, newRelay().reply)
 			exp := newTestProxy(t, srv.URL, "expired", &ProxyOptions{Refresh: tt.refresh})
 			res := exp.Export(context.Background(), []byte(testPayload), 1)
-			assert.Equal(t, Fatal, res.Outcome)
+			assert.Equal(t, ExportFatal, res.Outcome)
 			require.Error(t, res.Err)
 			assert.Contains(t, res.Err.Error(), tt.errHas)
 			if tt.is != nil {
@@ -163,13 +163,13 @@ func TestProxyExporter403DoesNotRefresh(t *testing.T) {
 		return "x", nil
 	}})
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "refused this session (HTTP 403)")
 	assert.Zero(t, calls.Load())
 }
 
 func TestProxyExporterOtherStatusesMapAsHTTP(t *testing.T) {
-	for code, want := range map[int]Outcome{200: Success, 400: Rejected, 413: TooLarge, 429: Retryable, 503: Retryable} {
+	for code, want := range map[int]Outcome{200: ExportSuccess, 400: ExportRejected, 413: ExportTooLarge, 429: ExportRetryable, 503: ExportRetryable} {
 		_, srv := newRecorder(t, reply(code, nil, ""))
 		exp := newTestProxy(t, srv.URL, "jwt", nil)
 		assert.Equal(t, want, exp.Export(context.Background(), []byte(testPayload), 1).Outcome, "HTTP %d", code)
@@ -184,7 +184,7 @@ func TestProxyExporterEmptyTokenNeedsRefresh(t *testing.T) {
 	rc, srv := newRecorder(t, newRelay("first").reply)
 	exp := newTestProxy(t, srv.URL, "", &ProxyOptions{Refresh: func(context.Context) (string, error) { return "first", nil }})
 	assert.Contains(t, exp.String(), `Token:""`, "an unset token shows as empty, a set one as redacted")
-	require.Equal(t, Success, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
+	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	reqs := rc.all()
 	require.Len(t, reqs, 2)
 	assert.Empty(t, reqs[0].header.Values("Authorization"), "no token: no Authorization header at all")
@@ -205,7 +205,7 @@ func TestProxyExporterBadTokens(t *testing.T) {
 	exp := newTestProxy(t, srv.URL, "jwt", nil)
 	exp.SetToken("bad\r\ntoken")
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "pass the token as issued to SetToken")
 	assert.Empty(t, rc.all())
 }
@@ -233,7 +233,7 @@ func TestProxyExporterSetTokenConcurrently(t *testing.T) {
 					return
 				default:
 				}
-				if res := exp.Export(context.Background(), []byte(testPayload), 1); res.Outcome != Success {
+				if res := exp.Export(context.Background(), []byte(testPayload), 1); res.Outcome != ExportSuccess {
 					failures.Add(1)
 				}
 			}
@@ -278,7 +278,7 @@ func TestProxyExporterConcurrent401sRefreshOnce(t *testing.T) {
 	}
 	wg.Wait()
 	for _, r := range results {
-		assert.Equal(t, Success, r.Outcome, "%v", r.Err)
+		assert.Equal(t, ExportSuccess, r.Outcome, "%v", r.Err)
 	}
 	assert.Equal(t, int32(1), calls.Load())
 }
@@ -287,7 +287,7 @@ func TestProxyExporterNilContext(t *testing.T) {
 	_, srv := newRecorder(t, nil)
 	exp := newTestProxy(t, srv.URL, "jwt", nil)
 	//lint:ignore SA1012 a nil context must not panic
-	assert.Equal(t, Success, exp.Export(nil, []byte(testPayload), 1).Outcome) //nolint:staticcheck
+	assert.Equal(t, ExportSuccess, exp.Export(nil, []byte(testPayload), 1).Outcome) //nolint:staticcheck
 }
 
 func TestProxyExporterShutdown(t *testing.T) {
@@ -296,14 +296,14 @@ func TestProxyExporterShutdown(t *testing.T) {
 	require.NoError(t, exp.Shutdown(context.Background()))
 	require.NoError(t, exp.Shutdown(context.Background()))
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Fatal, res.Outcome)
+	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.ErrorIs(t, res.Err, ErrExporterShutdown)
 }
 
 func TestProxyExporterConnectionRefused(t *testing.T) {
 	exp := newTestProxy(t, "http://"+closedAddr(t)+"/api/v1/telemetry/logs", "jwt", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
-	assert.Equal(t, Retryable, res.Outcome)
+	assert.Equal(t, ExportRetryable, res.Outcome)
 	assert.True(t, res.Offline)
 }
 
@@ -324,7 +324,7 @@ func TestProxyStringForms(t *testing.T) {
 func TestZeroExportersDoNotPanic(t *testing.T) {
 	for _, e := range []Exporter{&HTTPExporter{}, &ProxyExporter{}, (*HTTPExporter)(nil), (*ProxyExporter)(nil)} {
 		res := e.Export(context.Background(), []byte(testPayload), 1)
-		assert.Equal(t, Fatal, res.Outcome)
+		assert.Equal(t, ExportFatal, res.Outcome)
 		assert.ErrorIs(t, res.Err, errUnbuilt)
 		assert.NoError(t, e.Shutdown(context.Background()))
 	}

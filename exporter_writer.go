@@ -33,14 +33,14 @@ func (e *WriterExporter) Export(_ context.Context, payload []byte, _ int) Result
 	e.buf.Reset()
 	if e.indent {
 		if err := json.Indent(&e.buf, payload, "", "  "); err != nil {
-			return Result{Outcome: Rejected, Err: fmt.Errorf("slogotlp: payload is not valid JSON: %w", err)}
+			return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: payload is not valid JSON: %w", err)}
 		}
 	} else {
 		e.buf.Write(payload)
 	}
 	e.buf.WriteByte('\n')
 	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
-		return Result{Outcome: Fatal, Err: fmt.Errorf("slogotlp: writing payload: %w", err)}
+		return Result{Outcome: ExportFatal, Err: fmt.Errorf("slogotlp: writing payload: %w", err)}
 	}
 	return Result{}
 }

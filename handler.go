@@ -163,12 +163,12 @@ type Handler struct {
 	c      *core
 	scope  int32
 	exc    error        // first error value bound with WithAttrs
-	levels []groupLevel // levels[0] is the top; one more per WithGroup
+	groups []groupFrame // groups[0] is the top level; one more per WithGroup
 }
 
-// groupLevel is one open group: the attributes bound at that depth,
+// groupFrame is one open group: the attributes bound at that depth,
 // pre-encoded as OTLP KeyValue elements each followed by a comma.
-type groupLevel struct {
+type groupFrame struct {
 	name string
 	enc  []byte
 	keys []string
@@ -225,7 +225,7 @@ func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handle
 	c.b = newBatcher(exp, o, env, c.scopes)
 	// Leave room for the envelope, the largest scope and the brackets.
 	c.maxRecord = o.MaxPayloadBytes - len(env) - scopeOverhead - 512
-	h := &Handler{c: c, scope: root, levels: []groupLevel{{shadow: -1}}}
+	h := &Handler{c: c, scope: root, groups: []groupFrame{{shadow: -1}}}
 	if o.DropReportInterval > 0 {
 		c.b.report = h.reportDrops
 	}
@@ -248,7 +248,7 @@ func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
 func (h *Handler) SetEnabled(on bool) { h.c.b.paused.Store(!on) }
 
 // Handle encodes r and queues it for export. It returns an error only when r
-// was not accepted (see ErrShutdown, ErrExportDisabled, ErrQueueFull,
+// was not accepted (see ErrShutdown, ErrExportFailed, ErrPaused, ErrQueueFull,
 // ErrTooLarge); every such record is counted in Stats. Export errors never
 // come back here: they go to OnError.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
@@ -270,7 +270,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	h2 := *h
 	var arr [16]slog.Attr
 	eff, err := collect(arr[:0], attrs, nil)
-	if len(h.levels) == 1 {
+	if len(h.groups) == 1 {
 		eff = slices.DeleteFunc(eff, func(a slog.Attr) bool {
 			if a.Key == ScopeKey && a.Value.Kind() == slog.KindString {
 				h2.scope = h.c.scopes.id(a.Value.String(), "")
@@ -282,9 +282,9 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if h2.exc == nil {
 		h2.exc = err
 	}
-	h2.levels = slices.Clone(h.levels)
-	last := &h2.levels[len(h2.levels)-1]
-	nl := groupLevel{name: last.name, shadow: -1}
+	h2.groups = slices.Clone(h.groups)
+	last := &h2.groups[len(h2.groups)-1]
+	nl := groupFrame{name: last.name, shadow: -1}
 	start := 0
 	for j, k := range last.keys {
 		if !shadowed(k, eff) {
@@ -299,7 +299,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 			continue
 		}
 		n := len(nl.enc)
-		nl.enc = h.c.enc.appendAttr(nl.enc, a, len(h.levels))
+		nl.enc = h.c.enc.appendAttr(nl.enc, a, len(h.groups))
 		if len(nl.enc) > n {
 			nl.keys = append(nl.keys, a.Key)
 			nl.ends = append(nl.ends, len(nl.enc))
@@ -319,10 +319,10 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	}
 	name = validUTF8(name)
 	h2 := *h
-	levels := make([]groupLevel, len(h.levels), len(h.levels)+1)
-	copy(levels, h.levels)
-	levels[len(levels)-1].shadow = slices.Index(levels[len(levels)-1].keys, name)
-	h2.levels = append(levels, groupLevel{name: name, shadow: -1})
+	groups := make([]groupFrame, len(h.groups), len(h.groups)+1)
+	copy(groups, h.groups)
+	groups[len(groups)-1].shadow = slices.Index(groups[len(groups)-1].keys, name)
+	h2.groups = append(groups, groupFrame{name: name, shadow: -1})
 	return &h2
 }
 

@@ -27,7 +27,7 @@ func (c *captureExporter) Export(_ context.Context, p []byte, _ int) Result {
 	if len(c.next) > 0 {
 		r := c.next[0]
 		c.next = c.next[1:]
-		if r.Outcome != Success {
+		if r.Outcome != ExportSuccess {
 			return r
 		}
 		c.payloads = append(c.payloads, append([]byte(nil), p...))

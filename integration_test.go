@@ -151,7 +151,7 @@ func TestOfflineAndRecovery(t *testing.T) {
 
 	h, err := NewFromEnv(&Config{
 		Endpoint: "http://" + addr + "/v1/logs",
-		Handler: HandlerOptions{
+		HandlerOptions: HandlerOptions{
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			MaxRetryTime:       200 * time.Millisecond, // would drop the batch if it applied offline
 			DropReportInterval: -1, NoResourceDetection: true,
@@ -237,7 +237,7 @@ func TestSetEnabledToggleWhileLogging(t *testing.T) {
 	}
 	// Toggle while the loggers run: at least 200 switches, and until they
 	// have logged through both states.
-	for i := 0; i < 200 || h.Stats().Handled < 1000 || h.Stats().Dropped.Disabled == 0; i++ {
+	for i := 0; i < 200 || h.Stats().Handled < 1000 || h.Stats().Dropped.Paused == 0; i++ {
 		h.SetEnabled(i%2 == 1)
 		runtime.Gosched()
 	}
@@ -253,9 +253,9 @@ func TestSetEnabledToggleWhileLogging(t *testing.T) {
 	slog.New(h).Error("off")
 	assert.Equal(t, before.Handled, h.Stats().Handled)
 	err := h.Handle(ctx, slog.NewRecord(time.Now(), slog.LevelError, "forced", 0))
-	assert.ErrorIs(t, err, ErrExportDisabled)
+	assert.ErrorIs(t, err, ErrPaused)
 	s := h.Stats()
-	assert.Equal(t, before.Dropped.Disabled+1, s.Dropped.Disabled)
+	assert.Equal(t, before.Dropped.Paused+1, s.Dropped.Paused)
 	assert.Zero(t, s.Queued)
 
 	// On again: records flow.
@@ -280,11 +280,11 @@ func TestSetEnabledToggleWhileLogging(t *testing.T) {
 func TestSkippedRecordAfterResume(t *testing.T) {
 	h, exp := newTestHandler(t, &HandlerOptions{DropReportInterval: -1})
 	b := h.c.b
-	assert.ErrorIs(t, b.refuse(), ErrExportDisabled) // export is on again by now
+	assert.ErrorIs(t, b.refuse(), ErrPaused) // export is on again by now
 	slog.New(h).Error("real")
 	flush(t, h)
 	s := h.Stats()
-	assert.Equal(t, uint64(1), s.Dropped.Disabled)
+	assert.Equal(t, uint64(1), s.Dropped.Paused)
 	assert.Equal(t, uint64(1), s.Exported)
 	assert.Len(t, exp.records(t), 1)
 	checkStats(t, s)

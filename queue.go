@@ -62,7 +62,7 @@ func (f *fifo) pop() entry {
 
 // dropQueuedLocked drops every queued record for reason r. b.mu must be
 // held.
-func (b *batcher) dropQueuedLocked(r DropReason) {
+func (b *batcher) dropQueuedLocked(r dropReason) {
 	for c := range b.q {
 		for b.q[c].len() > 0 {
 			e := b.q[c].pop()
@@ -84,13 +84,16 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 	var err error
 	switch {
 	case b.closed.Load():
-		b.dropLocked(DropShutdown, 1)
+		b.dropLocked(dropShutdown, 1)
 		err = ErrShutdown
-	case b.disabled.Load() || b.paused.Load():
-		b.dropLocked(DropDisabled, 1)
-		err = ErrExportDisabled
+	case b.disabled.Load():
+		b.dropLocked(dropFatal, 1)
+		err = ErrExportFailed
+	case b.paused.Load():
+		b.dropLocked(dropPaused, 1)
+		err = ErrPaused
 	case len(*bp) > maxLen:
-		b.dropLocked(DropTooLarge, 1)
+		b.dropLocked(dropTooLarge, 1)
 		err = ErrTooLarge
 	}
 	if err != nil {
@@ -105,7 +108,7 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 		}
 		if victim > cls {
 			// Everything queued outranks this record: it is the one to go.
-			b.dropLocked(DropQueueFull, 1)
+			b.dropLocked(dropQueueFull, 1)
 			b.mu.Unlock()
 			putBuffer(bp)
 			return ErrQueueFull
@@ -113,7 +116,7 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 		e := b.q[victim].pop()
 		b.queued--
 		b.qbytes -= cap(*e.buf)
-		b.dropLocked(DropQueueFull, 1)
+		b.dropLocked(dropQueueFull, 1)
 		putBuffer(e.buf)
 	}
 	b.seq++
@@ -147,11 +150,15 @@ func (b *batcher) refuse() error {
 	defer b.mu.Unlock()
 	b.st.Handled++
 	if b.closed.Load() {
-		b.dropLocked(DropShutdown, 1)
+		b.dropLocked(dropShutdown, 1)
 		return ErrShutdown
 	}
-	b.dropLocked(DropDisabled, 1)
-	return ErrExportDisabled
+	if b.disabled.Load() {
+		b.dropLocked(dropFatal, 1)
+		return ErrExportFailed
+	}
+	b.dropLocked(dropPaused, 1)
+	return ErrPaused
 }
 
 // take moves up to BatchSize of the oldest queued records, in the order they
@@ -182,7 +189,7 @@ func (b *batcher) take() []entry {
 
 // settle ends the life of records taken by the worker: exported of them were
 // accepted, the rest dropped for reason.
-func (b *batcher) settle(es []entry, exported int, reason DropReason) {
+func (b *batcher) settle(es []entry, exported int, reason dropReason) {
 	b.mu.Lock()
 	b.inflight -= len(es)
 	b.st.Exported += uint64(exported)

@@ -306,7 +306,7 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 		}
 		buf = c.enc.appendException(buf, err, c.stacks && r.Level >= slog.LevelError)
 	}
-	buf = h.appendLevel(buf, 0, attrs)
+	buf = h.appendGroup(buf, 0, attrs)
 	if len(buf) == start {
 		buf = buf[:mark]
 	} else {
@@ -328,12 +328,12 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 	return append(buf, '}')
 }
 
-// appendLevel appends the bound attributes of level i, then either the
-// record's attributes (innermost level) or the next group, which is left out
+// appendGroup appends the bound attributes of group frame i, then either the
+// record's attributes (innermost frame) or the next group, which is left out
 // when it ends up empty.
-func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
-	lv := &h.levels[i]
-	if i == len(h.levels)-1 {
+func (h *Handler) appendGroup(buf []byte, i int, attrs []slog.Attr) []byte {
+	lv := &h.groups[i]
+	if i == len(h.groups)-1 {
 		buf = lv.appendBound(buf, attrs)
 		return h.c.enc.appendAttrs(buf, attrs, i)
 	}
@@ -347,10 +347,10 @@ func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
 		buf = append(buf, lv.enc...)
 	}
 	mark := len(buf)
-	buf = appendKey(buf, h.levels[i+1].name)
+	buf = appendKey(buf, h.groups[i+1].name)
 	buf = append(buf, `{"kvlistValue":{"values":[`...)
 	start := len(buf)
-	buf = h.appendLevel(buf, i+1, attrs)
+	buf = h.appendGroup(buf, i+1, attrs)
 	if len(buf) == start {
 		return append(buf[:mark], held...)
 	}
@@ -359,16 +359,16 @@ func (h *Handler) appendLevel(buf []byte, i int, attrs []slog.Attr) []byte {
 }
 
 // segStart returns where bound attribute j starts in enc.
-func (lv *groupLevel) segStart(j int) int {
+func (lv *groupFrame) segStart(j int) int {
 	if j == 0 {
 		return 0
 	}
 	return lv.ends[j-1]
 }
 
-// appendBound appends the level's bound attributes, leaving out any whose key
+// appendBound appends the frame's bound attributes, leaving out any whose key
 // one of the record's attributes repeats (the record's value wins).
-func (lv *groupLevel) appendBound(buf []byte, attrs []slog.Attr) []byte {
+func (lv *groupFrame) appendBound(buf []byte, attrs []slog.Attr) []byte {
 	clash := false
 	for _, k := range lv.keys {
 		if shadowed(k, attrs) {

@@ -15,10 +15,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// scopeAttrKey is the attribute that names a logger's instrumentation scope;
-// it is the handler's ScopeKey and the sampler's default LimitKey.
-const scopeAttrKey = "otel.scope.name"
-
 // SampleOptions configures a Sampler. A nil or zero SampleOptions keeps
 // every record.
 type SampleOptions struct {
@@ -117,7 +113,7 @@ func NewSampler(opts *SampleOptions) *Sampler {
 		buckets:    map[string]*rate.Limiter{},
 	}
 	if s.limitKey == "" {
-		s.limitKey = scopeAttrKey
+		s.limitKey = ScopeKey
 	}
 	if s.maxLoggers <= 0 {
 		s.maxLoggers = 1024

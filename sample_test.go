@@ -232,7 +232,7 @@ func TestSampleLimitKeys(t *testing.T) {
 		}
 		return len(got)
 	}
-	scope := func(v string) slog.Attr { return slog.String(scopeAttrKey, v) }
+	scope := func(v string) slog.Attr { return slog.String(ScopeKey, v) }
 	assert.Equal(t, 1, send(h, 10), "records without the key share the bucket of \"\"")
 	assert.Equal(t, 2, send(h, 10, scope("noisy")), "the key is found among the record's attrs")
 	assert.Equal(t, 10, send(h, 10, scope("free")), "a zero Limit means no cap")

@@ -8,9 +8,11 @@ import "errors"
 var (
 	// ErrShutdown: the handler was shut down.
 	ErrShutdown = errors.New("slogotlp: handler is shut down; records logged after Shutdown are dropped")
-	// ErrExportDisabled: the exporter failed fatally (see OnError) or export
-	// was switched off with SetEnabled(false).
-	ErrExportDisabled = errors.New("slogotlp: export is disabled; see the error reported to OnError")
+	// ErrExportFailed: a fatal export error (bad credentials, see OnError)
+	// switched export off for good.
+	ErrExportFailed = errors.New("slogotlp: export stopped after a fatal error; see the error reported to OnError")
+	// ErrPaused: export is switched off with SetEnabled(false).
+	ErrPaused = errors.New("slogotlp: export is switched off (SetEnabled(false)); records are dropped until it is on again")
 	// ErrQueueFull: the queue was full and held nothing of lower severity to
 	// drop in the record's place.
 	ErrQueueFull = errors.New("slogotlp: queue full; raise MaxQueueSize or lower the log volume")
@@ -18,24 +20,25 @@ var (
 	ErrTooLarge = errors.New("slogotlp: record exceeds MaxPayloadBytes; shorten its attributes or raise the limit")
 )
 
-// DropReason says why records were dropped.
-type DropReason int
+// dropReason says why records were dropped.
+type dropReason int
 
 // The reasons a record can be dropped; see DropCounts.
 const (
-	DropQueueFull DropReason = iota
-	DropDisabled
-	DropRetriesExhausted
-	DropTooLarge
-	DropRejected
-	DropShutdown
+	dropQueueFull dropReason = iota
+	dropFatal
+	dropPaused
+	dropRetriesExhausted
+	dropTooLarge
+	dropRejected
+	dropShutdown
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"queue_full", "disabled", "retries_exhausted", "too_large", "rejected", "shutdown"}
+var dropReasonNames = [numDropReasons]string{"queue_full", "fatal", "paused", "retries_exhausted", "too_large", "rejected", "shutdown"}
 
 // String returns the reason's snake_case name, as used in drop reports.
-func (r DropReason) String() string {
+func (r dropReason) String() string {
 	if r < 0 || r >= numDropReasons {
 		return "unknown"
 	}
@@ -46,9 +49,11 @@ func (r DropReason) String() string {
 type DropCounts struct {
 	// QueueFull: evicted by the overflow policy, or refused for lack of room.
 	QueueFull uint64
-	// Disabled: logged after a fatal export error, while export was switched
-	// off, or still queued when a fatal error disabled export.
-	Disabled uint64
+	// Fatal: logged after a fatal export error switched export off, or
+	// still queued (or in flight) when it did.
+	Fatal uint64
+	// Paused: logged while export was switched off with SetEnabled(false).
+	Paused uint64
 	// RetriesExhausted: a batch still failed when MaxRetryTime ran out.
 	RetriesExhausted uint64
 	// TooLarge: a record larger than MaxPayloadBytes, or one the receiver
@@ -62,21 +67,23 @@ type DropCounts struct {
 
 // Total returns the sum over all reasons.
 func (d DropCounts) Total() uint64 {
-	return d.QueueFull + d.Disabled + d.RetriesExhausted + d.TooLarge + d.Rejected + d.Shutdown
+	return d.QueueFull + d.Fatal + d.Paused + d.RetriesExhausted + d.TooLarge + d.Rejected + d.Shutdown
 }
 
 // count returns the counter for reason r.
-func (d *DropCounts) count(r DropReason) *uint64 {
+func (d *DropCounts) count(r dropReason) *uint64 {
 	switch r {
-	case DropQueueFull:
+	case dropQueueFull:
 		return &d.QueueFull
-	case DropDisabled:
-		return &d.Disabled
-	case DropRetriesExhausted:
+	case dropFatal:
+		return &d.Fatal
+	case dropPaused:
+		return &d.Paused
+	case dropRetriesExhausted:
 		return &d.RetriesExhausted
-	case DropTooLarge:
+	case dropTooLarge:
 		return &d.TooLarge
-	case DropRejected:
+	case dropRejected:
 		return &d.Rejected
 	}
 	return &d.Shutdown
@@ -107,12 +114,15 @@ type Stats struct {
 	// Offline reports that the receiver could not be reached at the last
 	// attempt; the handler probes with backoff until it answers.
 	Offline bool
-	// Disabled reports that a fatal error switched export off.
-	Disabled bool
+	// Fatal reports that a fatal export error switched export off for good
+	// (see OnError).
+	Fatal bool
+	// Paused reports that export is switched off with SetEnabled(false).
+	Paused bool
 }
 
 // dropLocked counts n records as dropped. b.mu must be held.
-func (b *batcher) dropLocked(r DropReason, n int) {
+func (b *batcher) dropLocked(r dropReason, n int) {
 	*b.st.Dropped.count(r) += uint64(n)
 }
 
@@ -121,6 +131,7 @@ func (b *batcher) stats() Stats {
 	defer b.mu.Unlock()
 	s := b.st
 	s.Queued = uint64(b.queued + b.inflight)
-	s.Disabled = b.disabled.Load()
+	s.Fatal = b.disabled.Load()
+	s.Paused = b.paused.Load()
 	return s
 }

@@ -76,7 +76,7 @@ func TestEndToEndProxyExporter(t *testing.T) {
 	s := h.Stats()
 	assert.Equal(t, uint64(300), s.Exported)
 	assert.Zero(t, s.Dropped.Total())
-	assert.False(t, s.Disabled)
+	assert.False(t, s.Fatal)
 	assert.Equal(t, int32(1), refreshes.Load(), "one refresh, on the one 401")
 	mu.Lock()
 	assert.Empty(t, errs)

@@ -29,7 +29,7 @@ func main() {
 // exported copy goes (the environment by default); console gets the text.
 func run(console io.Writer, cfg *slogotlp.Config) error {
 	cfg.ServiceName = "fanout"
-	cfg.Handler.Level = slog.LevelDebug
+	cfg.HandlerOptions.Level = slog.LevelDebug
 	otlp, err := slogotlp.NewFromEnv(cfg)
 	if err != nil {
 		return fmt.Errorf("configuring export: %w", err)
