@@ -45,7 +45,7 @@ func ExampleNewRedactor() {
 		return
 	}
 	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime})
-	log := slog.New(rd.Handler(h))
+	log := slog.New(rd.Middleware()(h))
 	log.Info("shipped", slog.Group("req", "user_id", 42, "ip", "10.0.0.1"), "order", "ORD-1234")
 	// Output:
 	// level=INFO msg=shipped req.user_id=42 order=<hidden> logfire.scrubbed="[{\"path\":[\"attributes\",\"req\",\"ip\"],\"matched_substring\":\"allowlist\"},{\"path\":[\"attributes\",\"order\"],\"matched_substring\":\"order_id\"}]"
@@ -70,7 +70,7 @@ func ExampleNewSampler() {
 		LimitKey: "logger",
 	})
 	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: noTime})
-	log := slog.New(s.Handler(h)).With("logger", "db")
+	log := slog.New(s.Middleware()(h)).With("logger", "db")
 	for i := range 4 {
 		log.Info("query", "n", i)
 	}

@@ -136,33 +136,26 @@ func NewRedactor(opts *RedactOptions) (*Redactor, error) {
 	return rd, nil
 }
 
-// Redact returns a middleware that redacts with opts. It never panics: when
-// opts holds an invalid custom pattern, that pattern is skipped and the rest
-// applies; use NewRedactor to see the error.
+// Redact returns a middleware that redacts with opts, for slogmulti.Pipe or
+// direct use: Redact(nil)(next). Custom patterns are code, so an invalid one
+// is a programming error: Redact panics with NewRedactor's error, as
+// regexp.MustCompile does, rather than run without the rule. Build the
+// Redactor with NewRedactor to handle the error instead (patterns read from
+// a file), or to call ScrubString.
 func Redact(opts *RedactOptions) func(slog.Handler) slog.Handler {
 	rd, err := NewRedactor(opts)
 	if err != nil {
-		o := *opts
-		o.Patterns = slices.DeleteFunc(slices.Clone(o.Patterns), func(p Pattern) bool {
-			_, err := regexp.Compile(p.Expr)
-			return p.Name == "" || err != nil
-		})
-		rd, _ = NewRedactor(&o)
+		panic(err)
 	}
 	return rd.Middleware()
 }
 
-// Middleware returns the redactor as slog middleware, for slogmulti.Pipe or
-// direct use: Middleware()(next).
+// Middleware returns the redactor as slog middleware: Middleware()(next)
+// wraps next so that every record passes through the redactor.
 func (rd *Redactor) Middleware() func(slog.Handler) slog.Handler {
 	return func(next slog.Handler) slog.Handler {
 		return &redactHandler{rd: rd, next: next}
 	}
-}
-
-// Handler wraps next so that every record passes through the redactor.
-func (rd *Redactor) Handler(next slog.Handler) slog.Handler {
-	return &redactHandler{rd: rd, next: next}
 }
 
 // scrubState collects what one redaction pass removed, as JSON entries.

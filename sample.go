@@ -180,15 +180,12 @@ func (s *Sampler) Stats() SampleStats {
 	return st
 }
 
-// Middleware returns the sampler as slog middleware, for slogmulti.Pipe or
-// direct use: Middleware()(next).
+// Middleware returns the sampler as slog middleware: Middleware()(next)
+// wraps next so that records pass through the sampler.
 func (s *Sampler) Middleware() func(slog.Handler) slog.Handler {
-	return s.Handler
-}
-
-// Handler wraps next so that records pass through the sampler.
-func (s *Sampler) Handler(next slog.Handler) slog.Handler {
-	return &sampleHandler{s: s, next: next}
+	return func(next slog.Handler) slog.Handler {
+		return &sampleHandler{s: s, next: next}
+	}
 }
 
 // Sample returns a middleware around a new Sampler; use NewSampler when

@@ -71,7 +71,7 @@ func TestSampleRates(t *testing.T) {
 	rates := map[slog.Level]float64{-8: 0.05, slog.LevelDebug: 0.1, slog.LevelInfo: 0.5, slog.LevelWarn: 0.9}
 	s := NewSampler(&SampleOptions{Rates: rates, Seed: 42})
 	var got []slog.Record
-	h := s.Handler(&mwCapture{records: &got})
+	h := s.Middleware()(&mwCapture{records: &got})
 	ctx := context.Background()
 	total := 0
 	for lvl, want := range rates {
@@ -96,7 +96,7 @@ func TestSampleDeterministicSeed(t *testing.T) {
 	run := func(seed uint64) []bool {
 		s := NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}, Seed: seed})
 		var got []slog.Record
-		h := s.Handler(&mwCapture{records: &got})
+		h := s.Middleware()(&mwCapture{records: &got})
 		out := make([]bool, 200)
 		for i := range out {
 			before := len(got)
@@ -115,7 +115,7 @@ func TestSampleErrorNeverDropped(t *testing.T) {
 		Limit: 1, Burst: 1,
 	})
 	var got []slog.Record
-	h := s.Handler(&mwCapture{records: &got})
+	h := s.Middleware()(&mwCapture{records: &got})
 	for _, l := range []slog.Level{slog.LevelError, slog.LevelError + 2, 12} {
 		for range 1000 {
 			require.NoError(t, h.Handle(context.Background(), record(l, 0)))
@@ -132,7 +132,7 @@ func TestSampleTraceConsistency(t *testing.T) {
 	rates := map[slog.Level]float64{slog.LevelDebug: 0.1, slog.LevelInfo: 0.3}
 	s := NewSampler(&SampleOptions{Rates: rates})
 	var got []slog.Record
-	h := s.Handler(&mwCapture{records: &got})
+	h := s.Middleware()(&mwCapture{records: &got})
 	keptTraces := 0
 	const traces = 20_000
 	for i := range uint64(traces) {
@@ -175,7 +175,7 @@ func TestSampleBurstAndCap(t *testing.T) {
 	s := NewSampler(&SampleOptions{Limit: 10, Burst: 5, LimitKey: "logger"})
 	var got []slog.Record
 	next := &mwCapture{records: &got}
-	h := s.Handler(next)
+	h := s.Middleware()(next)
 	api := h.WithAttrs([]slog.Attr{slog.String("logger", "api")})
 	db := h.WithAttrs([]slog.Attr{slog.String("logger", "db")})
 
@@ -224,7 +224,7 @@ func TestSampleLimitKeys(t *testing.T) {
 		MaxLoggers: 3,
 	})
 	var got []slog.Record
-	h := s.Handler(&mwCapture{records: &got})
+	h := s.Middleware()(&mwCapture{records: &got})
 	send := func(h slog.Handler, n int, attrs ...slog.Attr) int {
 		got = got[:0]
 		for range n {
@@ -267,13 +267,13 @@ func TestSampleOptionsEdges(t *testing.T) {
 		_ = h.Handle(nilCtx, record(l, 0))
 	}
 	assert.Len(t, got, 24, "nil options keep everything")
-	half := NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}}).Handler(&mwCapture{records: &got})
+	half := NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}}).Middleware()(&mwCapture{records: &got})
 	assert.NotPanics(t, func() { _ = half.Handle(nilCtx, record(slog.LevelInfo, 0)) })
 	assert.True(t, h.Enabled(context.Background(), slog.LevelDebug))
 
 	// A zero record time falls back to the wall clock.
 	s = NewSampler(&SampleOptions{Limit: 1, Burst: 1})
-	h = s.Handler(&mwCapture{records: &got})
+	h = s.Middleware()(&mwCapture{records: &got})
 	_ = h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "m", 0))
 	_ = h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "m", 0))
 	assert.Equal(t, uint64(1), s.Stats().DroppedLimit)
@@ -331,12 +331,12 @@ func BenchmarkRedactSample(b *testing.B) {
 			name = "pii"
 		}
 		b.Run(name+"/bare", func(b *testing.B) { benchLog(b, bare(), clean) })
-		b.Run(name+"/redact", func(b *testing.B) { benchLog(b, rd.Handler(bare()), clean) })
+		b.Run(name+"/redact", func(b *testing.B) { benchLog(b, rd.Middleware()(bare()), clean) })
 		b.Run(name+"/sample", func(b *testing.B) {
-			benchLog(b, NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 1}, Limit: 1e9}).Handler(bare()), clean)
+			benchLog(b, NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 1}, Limit: 1e9}).Middleware()(bare()), clean)
 		})
 		b.Run(name+"/sample50", func(b *testing.B) {
-			benchLog(b, NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}}).Handler(bare()), clean)
+			benchLog(b, NewSampler(&SampleOptions{Rates: map[slog.Level]float64{slog.LevelInfo: 0.5}}).Middleware()(bare()), clean)
 		})
 		b.Run(name+"/redact+sample", func(b *testing.B) {
 			benchLog(b, slogmulti.Pipe(rd.Middleware(), Sample(&SampleOptions{Limit: 1e9})).Handler(bare()), clean)
