@@ -8,17 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 const (
@@ -39,9 +39,6 @@ const (
 	defaultUserAgent = "slogotlp"
 	// minSecretLen is the shortest header value scrubbed from error text.
 	minSecretLen = 4
-	// redactedText replaces every secret in String, GoString, LogValue and
-	// error text.
-	redactedText = "[REDACTED]"
 )
 
 // ErrExporterShutdown is the error of an Export made after Shutdown, so that
@@ -57,13 +54,12 @@ var errUnbuilt = errors.New("slogotlp: the exporter was not built by its constru
 type HTTPExporterOptions struct {
 	// Headers are sent with every request, e.g. {"Authorization": "Bearer
 	// ..."} or {"x-honeycomb-team": "..."} for a vendor's OTLP endpoint.
-	// Credentials belong here, never in the URL. Since no list of names can
-	// tell which header carries a key, every value except User-Agent is
-	// redacted in String, GoString and LogValue, and scrubbed from error
-	// text (values of 4 bytes or more). Content-Type, Content-Encoding and
-	// Content-Length are set by the exporter and cannot be overridden.
-	// Default: none.
-	Headers map[string]string
+	// Credentials belong here, never in the URL. Every value except
+	// User-Agent prints as [REDACTED] (see Headers) and is scrubbed from
+	// error text (values of 4 bytes or more). Content-Type,
+	// Content-Encoding and Content-Length are set by the exporter and cannot
+	// be overridden. Default: none.
+	Headers Headers
 	// Timeout bounds one POST, including reading the response; the context
 	// passed to Export can only shorten it. Default: 10s.
 	Timeout time.Duration
@@ -79,80 +75,10 @@ type HTTPExporterOptions struct {
 	// whose transport is a clone of http.DefaultTransport (proxy from the
 	// environment, HTTP/2, dial and TLS timeouts); Shutdown closes its idle
 	// connections. A Client you pass is used as is and left open.
-	Client *http.Client
+	Client *http.Client `json:"-"`
 	// UserAgent is the User-Agent header. Default: the User-Agent entry of
 	// Headers if there is one, else "slogotlp".
 	UserAgent string
-}
-
-// String describes the options with every credential redacted, so that
-// printing a configuration never leaks a token.
-func (o HTTPExporterOptions) String() string {
-	var b strings.Builder
-	b.WriteString("slogotlp.HTTPExporterOptions{")
-	o.appendFields(&b)
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString is String: %#v must not print the raw header map either.
-func (o HTTPExporterOptions) GoString() string { return o.String() }
-
-// LogValue logs the options with every credential redacted.
-func (o HTTPExporterOptions) LogValue() slog.Value {
-	return slog.GroupValue(o.logAttrs()...)
-}
-
-// MarshalJSON writes the options with every credential redacted, because
-// encoding/json (and slog's JSONHandler for a struct holding the options)
-// would otherwise print the raw header map.
-func (o HTTPExporterOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(o.jsonForm())
-}
-
-// httpOptionsJSON is the redacted JSON form of HTTPExporterOptions.
-type httpOptionsJSON struct {
-	Headers     map[string]string `json:"headers,omitempty"`
-	Timeout     string            `json:"timeout"`
-	DisableGzip bool              `json:"disableGzip"`
-	Client      string            `json:"client"`
-	UserAgent   string            `json:"userAgent,omitempty"`
-}
-
-func (o HTTPExporterOptions) jsonForm() httpOptionsJSON {
-	var h map[string]string
-	if len(o.Headers) > 0 {
-		h = make(map[string]string, len(o.Headers))
-		for k, v := range o.Headers {
-			h[k] = headerShown(k, v)
-		}
-	}
-	return httpOptionsJSON{Headers: h, Timeout: o.Timeout.String(), DisableGzip: o.DisableGzip,
-		Client: clientName(o.Client), UserAgent: o.UserAgent}
-}
-
-func (o HTTPExporterOptions) appendFields(b *strings.Builder) {
-	b.WriteString("Headers:")
-	appendHeaders(b, o.Headers)
-	fmt.Fprintf(b, " Timeout:%v DisableGzip:%t Client:%s UserAgent:%q",
-		o.Timeout, o.DisableGzip, clientName(o.Client), o.UserAgent)
-}
-
-func (o HTTPExporterOptions) logAttrs() []slog.Attr {
-	return []slog.Attr{
-		slog.Any("headers", headersLogValue(o.Headers)),
-		slog.Duration("timeout", o.Timeout),
-		slog.Bool("disable_gzip", o.DisableGzip),
-		slog.String("client", clientName(o.Client)),
-		slog.String("user_agent", o.UserAgent),
-	}
-}
-
-func clientName(c *http.Client) string {
-	if c == nil {
-		return "default"
-	}
-	return "custom"
 }
 
 // HTTPExporter sends OTLP/HTTP JSON payloads to any OTLP/HTTP logs receiver
@@ -233,34 +159,20 @@ func (e *HTTPExporter) Shutdown(context.Context) error {
 	return nil
 }
 
-// String describes the exporter with every credential redacted.
-func (e HTTPExporter) String() string {
-	if e.c == nil {
-		return "slogotlp.HTTPExporter(nil)"
+// Endpoint returns the URL the exporter POSTs to, with its query (which may
+// hold a key) shown as [REDACTED]. Printing the exporter itself with fmt
+// shows no setting: its state sits behind a pointer.
+func (e *HTTPExporter) Endpoint() string {
+	if e == nil || e.c == nil {
+		return ""
 	}
-	var b strings.Builder
-	b.WriteString("slogotlp.HTTPExporter{")
-	e.c.appendFields(&b)
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString is String, so %#v redacts too.
-func (e HTTPExporter) GoString() string { return e.String() }
-
-// LogValue logs the exporter with every credential redacted.
-func (e HTTPExporter) LogValue() slog.Value {
-	if e.c == nil {
-		return slog.StringValue("<nil>")
-	}
-	return slog.GroupValue(e.c.logAttrs()...)
+	return e.c.display
 }
 
 // httpCore is the engine both exporters share: validated settings, the
 // client, a pool of gzip writers, and the status mapping.
 type httpCore struct {
-	display string   // endpoint with any query redacted, for messages
-	names   []string // header names, sorted, for deterministic printing
+	display string // endpoint with any query redacted, for messages
 	// sec holds everything secret behind one more pointer: fmt dumps the
 	// first pointer it meets under a bad verb (%s of a struct holding an
 	// HTTPExporter), but prints deeper pointers as bare addresses.
@@ -303,7 +215,8 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	if c.timeout <= 0 {
 		c.timeout = defaultExportTimeout
 	}
-	for k, v := range o.Headers {
+	for k, sv := range o.Headers {
+		v := sv.Reveal()
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("slogotlp: header name %q is not a valid HTTP header name: use letters, digits and '-'", k)
 		}
@@ -335,10 +248,6 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		return nil, errors.New("slogotlp: HTTPExporterOptions.UserAgent contains a control character or line break: remove it")
 	}
 	c.sec.header.Set("User-Agent", ua)
-	for k := range c.sec.header {
-		c.names = append(c.names, k)
-	}
-	slices.Sort(c.names)
 	if c.client == nil {
 		c.own = true
 		c.client = &http.Client{Transport: newTransport()}
@@ -398,15 +307,6 @@ func parseEndpoint(raw string) (*url.URL, error) {
 		return nil, errors.New("slogotlp: the endpoint has a #fragment, which HTTP never sends: remove it")
 	}
 	return u, nil
-}
-
-// displayURL is raw without its query, which may hold a key.
-func displayURL(raw string) string {
-	base, q, ok := strings.Cut(raw, "?")
-	if ok && q != "" {
-		return base + "?" + redactedText
-	}
-	return base
 }
 
 // send makes one POST. auth, when not empty, is the Authorization value and
@@ -663,12 +563,12 @@ func (c *httpCore) addSecret(v string) {
 // scrub replaces every known secret in s.
 func (c *httpCore) scrub(s, auth string) string {
 	for _, sec := range c.sec.scrub {
-		s = strings.ReplaceAll(s, sec, redactedText)
+		s = strings.ReplaceAll(s, sec, logfire.Redacted)
 	}
 	if auth != "" {
-		s = strings.ReplaceAll(s, auth, redactedText)
+		s = strings.ReplaceAll(s, auth, logfire.Redacted)
 		if tok, ok := cutBearer(auth); ok && tok != "" {
-			s = strings.ReplaceAll(s, tok, redactedText)
+			s = strings.ReplaceAll(s, tok, logfire.Redacted)
 		}
 	}
 	return s
@@ -696,31 +596,6 @@ func (c *httpCore) shutdown() {
 	}
 }
 
-func (c *httpCore) appendFields(b *strings.Builder) {
-	fmt.Fprintf(b, "Endpoint:%q Gzip:%t Timeout:%v Headers:", c.display, c.gzip, c.timeout)
-	b.WriteByte('{')
-	for i, k := range c.names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(b, "%s:%q", k, headerShown(k, c.sec.header.Get(k)))
-	}
-	b.WriteByte('}')
-}
-
-func (c *httpCore) logAttrs() []slog.Attr {
-	hs := make([]slog.Attr, 0, len(c.names))
-	for _, k := range c.names {
-		hs = append(hs, slog.String(k, headerShown(k, c.sec.header.Get(k))))
-	}
-	return []slog.Attr{
-		slog.String("endpoint", c.display),
-		slog.Bool("gzip", c.gzip),
-		slog.Duration("timeout", c.timeout),
-		slog.Attr{Key: "headers", Value: slog.GroupValue(hs...)},
-	}
-}
-
 // scrubbedError keeps the cause for errors.Is/As while its text has every
 // secret replaced.
 type scrubbedError struct {
@@ -730,45 +605,6 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
-
-// headerShown is how a header value is printed: every value but the
-// User-Agent is redacted, because no list of names can tell which header
-// carries a key (x-honeycomb-team, dd-api-key, signature headers, ...).
-func headerShown(name, value string) string {
-	if value == "" || strings.EqualFold(name, "User-Agent") {
-		return value
-	}
-	return redactedText
-}
-
-func appendHeaders(b *strings.Builder, h map[string]string) {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(b, "%q:%q", k, headerShown(k, h[k]))
-	}
-	b.WriteByte('}')
-}
-
-func headersLogValue(h map[string]string) slog.Value {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	attrs := make([]slog.Attr, 0, len(keys))
-	for _, k := range keys {
-		attrs = append(attrs, slog.String(k, headerShown(k, h[k])))
-	}
-	return slog.GroupValue(attrs...)
-}
 
 func cutBearer(v string) (string, bool) {
 	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
@@ -801,4 +637,13 @@ func validHeaderName(name string) bool {
 		}
 	}
 	return true
+}
+
+// displayURL is raw without its query, which may hold a key.
+func displayURL(raw string) string {
+	base, q, ok := strings.Cut(raw, "?")
+	if ok && q != "" {
+		return base + "?" + logfire.Redacted
+	}
+	return base
 }

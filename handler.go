@@ -81,7 +81,7 @@ type HandlerOptions struct {
 	// given up. It is called from the export goroutine and must not block for
 	// long; it must not log through this handler. Errors never contain
 	// credentials. Default: nil, errors are only counted in Stats.
-	OnError func(error)
+	OnError func(error) `json:"-"`
 
 	// StackTraces adds exception.stacktrace, captured where the record was
 	// logged, to ERROR and FATAL records whose error value carries no stack
@@ -91,7 +91,7 @@ type HandlerOptions struct {
 	// TrimPaths, when set, rewrites file paths in code.file.path and in
 	// exception.stacktrace, e.g. to keep home directories from leaving the
 	// process (see TrimPath).
-	TrimPaths func(string) string
+	TrimPaths func(string) string `json:"-"`
 
 	// DropReportInterval is how often the handler logs a WARN record of its
 	// own counting the records dropped since the last report, if any were,
