@@ -346,7 +346,9 @@ func TestRedactCustomPatternsAndReplacement(t *testing.T) {
 	// Redact never runs without a rule it was given: a bad pattern is a
 	// programming error, reported at once with the pattern's name.
 	assert.PanicsWithError(t, `slogotlp: redact pattern "bad": fix its Expr (RE2 syntax): error parsing regexp: missing closing ): `+"`(`",
-		func() { Redact(&RedactOptions{Patterns: []Pattern{{Name: "bad", Expr: `(`}, {Name: "ok", Expr: `zzz`}}}) })
+		func() {
+			Redact(&RedactOptions{Patterns: []Pattern{{Name: "bad", Expr: `(`}, {Name: "ok", Expr: `zzz`}}})
+		})
 }
 
 func TestRedactScrubbedJSONEscapes(t *testing.T) {
