@@ -138,8 +138,8 @@ func NewHTTPExporter(endpoint string, opts *HTTPExporterOptions) (*HTTPExporter,
 	return &HTTPExporter{c: c}, nil
 }
 
-// Export POSTs one payload and maps the answer to a Result (see the table at
-// the top of this file). It never retries: that is the batcher's job.
+// Export POSTs one payload and maps the answer to a Result (see the status
+// mapping in the HTTPExporter documentation). It never retries: that is the batcher's job.
 func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) Result {
 	if e == nil || e.c == nil {
 		return Result{Outcome: ExportFatal, Err: errUnbuilt}
