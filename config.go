@@ -386,14 +386,19 @@ func (r *resolver) logfire(p *plan, token, tokenVar string) {
 }
 
 func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
+	format := FormatJSON
 	for _, name := range [...]string{EnvLogsProtocol, EnvProtocol} {
 		v := strings.ToLower(r.env(name))
 		if v == "" {
 			continue
 		}
-		if v != "http/json" && v != "http/protobuf" {
-			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp sends OTLP/HTTP JSON; set http/json "+
-				"and point the endpoint at the receiver's HTTP port (4318)", v))
+		switch v {
+		case "http/json":
+		case "http/protobuf":
+			format = FormatProtobuf
+		default:
+			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp speaks OTLP over HTTP; set http/protobuf "+
+				"or http/json and point the endpoint at the receiver's HTTP port (4318)", v))
 		}
 		break // the signal-specific variable wins
 	}
@@ -413,7 +418,7 @@ func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
 		}
 		break // the signal-specific list replaces the general one
 	}
-	exp, err := NewHTTPExporter(endpoint, &HTTPExporterOptions{Headers: r.httpOptions(env).Headers})
+	exp, err := NewHTTPExporter(endpoint, &HTTPExporterOptions{Headers: r.httpOptions(env).Headers, Format: format})
 	if err != nil {
 		r.fail(endpointVar, err)
 		return

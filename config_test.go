@@ -87,6 +87,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 		source   string
 		endpoint string
 		headers  map[string]string // expected header values (subset)
+		format   WireFormat        // the payload encoding the exporter asks for
 	}{
 		{name: "nothing: stdout", dest: "stdout", source: "default"},
 		{name: "LOGFIRE_TOKEN us", env: map[string]string{EnvLogfireToken: us},
@@ -162,9 +163,13 @@ func TestNewFromEnvDestination(t *testing.T) {
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvHeaders: "a=1,b=2"},
 			cfg: Config{Headers: headersOf(map[string]string{"B": "9"})}, dest: "otlp", source: EnvLogsEndpoint,
 			endpoint: "http://c:4318/v1/logs", headers: map[string]string{"A": "1", "B": "9"}},
-		{name: "http/protobuf accepted (JSON is sent)",
+		{name: "http/protobuf sends protobuf",
 			env:  map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/protobuf"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs"},
+			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
+		{name: "LOGS_PROTOCOL http/protobuf wins over http/json",
+			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/json",
+				EnvLogsProtocol: "http/protobuf"},
+			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
 		{name: "LOGS_PROTOCOL http/json wins over a grpc PROTOCOL",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "grpc",
 				EnvLogsProtocol: "http/json"},
@@ -183,6 +188,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 			default:
 				endpoint, h := target(t, p.exp)
 				assert.Equal(t, tc.endpoint, endpoint)
+				assert.Equal(t, tc.format, wireFormatOf(p.exp))
 				for k, v := range tc.headers {
 					assert.Equal(t, v, h.Get(k), "header %s", k)
 				}

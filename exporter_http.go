@@ -49,9 +49,13 @@ var ErrExporterShutdown = errors.New("slogotlp: the exporter is shut down: creat
 var errUnbuilt = errors.New("slogotlp: the exporter was not built by its constructor: use NewHTTPExporter, " +
 	"NewLogfireExporter or NewProxyExporter")
 
-// HTTPExporterOptions configures the OTLP/HTTP JSON transport. A nil or zero
+// HTTPExporterOptions configures the OTLP/HTTP transport. A nil or zero
 // value is valid; the constructor copies it and never changes the caller's.
 type HTTPExporterOptions struct {
+	// Format is the payload encoding: FormatJSON or FormatProtobuf (the
+	// handler builds payloads in the format its exporter asks for).
+	// Default: FormatJSON.
+	Format WireFormat
 	// Headers are sent with every request, e.g. {"Authorization": "Bearer
 	// ..."} or {"x-honeycomb-team": "..."} for a vendor's OTLP endpoint.
 	// Credentials belong here, never in the URL. Every value except
@@ -68,7 +72,7 @@ type HTTPExporterOptions struct {
 	// targets accept: the OpenTelemetry Collector's OTLP/HTTP receiver
 	// decodes gzip (its confighttp server; an unsupported encoding gets a
 	// 400), and Logfire's own Python SDK configures its OTLP exporters with
-	// Compression.Gzip. OTLP JSON logs shrink tenfold or more. Turn it off
+	// Compression.Gzip. OTLP logs shrink tenfold or more. Turn it off
 	// only for a receiver that cannot decode gzip (a 400 then says so).
 	DisableGzip bool
 	// Client sends the requests. Default: a client of the exporter's own
@@ -81,8 +85,9 @@ type HTTPExporterOptions struct {
 	UserAgent string
 }
 
-// HTTPExporter sends OTLP/HTTP JSON payloads to any OTLP/HTTP logs receiver
-// (an OpenTelemetry Collector, Logfire, a vendor): one POST per Export, the
+// HTTPExporter sends OTLP/HTTP payloads, JSON or protobuf, to any OTLP/HTTP
+// logs receiver (an OpenTelemetry Collector, Logfire, a vendor): one POST per
+// Export, the
 // answer mapped to a Result. Retrying, backoff and splitting belong to the
 // batcher. It is safe for concurrent use, though the handler never needs it.
 //
@@ -148,6 +153,15 @@ func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) 
 	return res
 }
 
+// WireFormat is the payload encoding the exporter sends, as
+// HTTPExporterOptions.Format chose; the handler builds its payloads in it.
+func (e *HTTPExporter) WireFormat() WireFormat {
+	if e == nil || e.c == nil {
+		return FormatJSON
+	}
+	return e.c.format
+}
+
 // Shutdown marks the exporter closed and closes the idle connections of the
 // exporter's own client. Later Exports return Fatal with
 // ErrExporterShutdown. It is idempotent.
@@ -179,6 +193,7 @@ type httpCore struct {
 	sec     *httpSecrets
 	timeout time.Duration
 	gzip    bool
+	format  WireFormat
 	client  *http.Client
 	own     bool // client created here; Shutdown closes its idle connections
 
@@ -205,11 +220,15 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Format != FormatJSON && o.Format != FormatProtobuf {
+		return nil, fmt.Errorf("slogotlp: unknown Format %d: use FormatJSON or FormatProtobuf", int(o.Format))
+	}
 	c := &httpCore{
 		display: displayURL(u.String()),
 		sec:     &httpSecrets{endpoint: u.String(), header: make(http.Header, len(o.Headers)+1)},
 		timeout: o.Timeout,
 		gzip:    !o.DisableGzip,
+		format:  o.Format,
 		client:  o.Client,
 	}
 	if c.timeout <= 0 {
@@ -342,7 +361,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.Header = c.sec.header.Clone()
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", c.format.ContentType())
 	if c.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -391,7 +410,7 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 
 	switch {
 	case code >= 200 && code <= 299:
-		return c.partialSuccess(data, records, auth), code
+		return c.partialSuccess(data, resp.Header.Get("Content-Type"), records, auth), code
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return Result{Outcome: ExportFatal, Err: errors.New("slogotlp: " + c.authFailure(code))}, code
 	case code == http.StatusRequestEntityTooLarge:
@@ -412,7 +431,12 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
 		hint = "check the endpoint's path: OTLP/HTTP logs are POSTed to .../v1/logs"
 	case http.StatusUnsupportedMediaType:
-		hint = "the receiver does not take OTLP JSON (Content-Type: application/json)"
+		hint = "the receiver does not take OTLP JSON (Content-Type: application/json): send protobuf " +
+			"(HTTPExporterOptions.Format: FormatProtobuf, or OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+		if c.format == FormatProtobuf {
+			hint = "the receiver does not take OTLP protobuf (Content-Type: application/x-protobuf): send JSON " +
+				"(HTTPExporterOptions.Format: FormatJSON, or OTEL_EXPORTER_OTLP_PROTOCOL=http/json)"
+		}
 	case http.StatusBadRequest:
 		if c.gzip {
 			hint = "the receiver could not decode the payload; if it cannot read gzip, set DisableGzip"
@@ -432,23 +456,23 @@ func statusText(code int) string {
 	return fmt.Sprintf("HTTP %d", code)
 }
 
-// partialSuccess reads an OTLP ExportLogsServiceResponse. rejectedLogRecords
-// is an int64, which the OTLP JSON mapping writes as a string, but some
-// receivers write a number: json.Number takes both.
-func (c *httpCore) partialSuccess(data []byte, records int, auth string) Result {
-	var resp struct {
-		PartialSuccess *struct {
-			RejectedLogRecords json.Number `json:"rejectedLogRecords"`
-			ErrorMessage       string      `json:"errorMessage"`
-		} `json:"partialSuccess"`
+// partialSuccess reads an OTLP ExportLogsServiceResponse, in the encoding its
+// Content-Type names (a receiver answers in the request's, which is assumed
+// when it names none). An empty or unreadable 2xx body is a full success.
+func (c *httpCore) partialSuccess(data []byte, contentType string, records int, auth string) Result {
+	var n int64
+	var msg string
+	var ok bool
+	if isProtobufType(contentType) || (contentType == "" && c.format == FormatProtobuf) {
+		n, msg, ok = protoPartialSuccess(data)
+	} else {
+		n, msg, ok = jsonPartialSuccess(data)
 	}
-	if len(bytes.TrimSpace(data)) == 0 || json.Unmarshal(data, &resp) != nil || resp.PartialSuccess == nil {
-		return Result{Outcome: ExportSuccess} // an empty or non-JSON 2xx body is a full success
+	if !ok {
+		return Result{Outcome: ExportSuccess}
 	}
-	ps := resp.PartialSuccess
-	n, _ := strconv.ParseInt(ps.RejectedLogRecords.String(), 10, 64)
 	n = max(n, 0)
-	msg := strings.TrimSpace(c.scrub(ps.ErrorMessage, auth))
+	msg = strings.TrimSpace(c.scrub(msg, auth))
 	if n == 0 && msg == "" {
 		return Result{Outcome: ExportSuccess}
 	}
@@ -463,6 +487,49 @@ func (c *httpCore) partialSuccess(data []byte, records int, auth string) Result 
 	return Result{Outcome: ExportSuccess, Rejected: n, Err: fmt.Errorf(
 		"slogotlp: %s accepted the batch but rejected %d of %d records (%s); receivers such as Logfire reject "+
 			"records whose timestamps are more than 24 h old or 1 h ahead", c.display, n, records, msg)}
+}
+
+func isProtobufType(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/x-protobuf" || mt == "application/protobuf"
+}
+
+// jsonPartialSuccess reads partialSuccess from an OTLP/JSON response.
+// rejectedLogRecords is an int64, which the OTLP JSON mapping writes as a
+// string, but some receivers write a number: json.Number takes both.
+func jsonPartialSuccess(data []byte) (rejected int64, msg string, ok bool) {
+	var resp struct {
+		PartialSuccess *struct {
+			RejectedLogRecords json.Number `json:"rejectedLogRecords"`
+			ErrorMessage       string      `json:"errorMessage"`
+		} `json:"partialSuccess"`
+	}
+	if len(bytes.TrimSpace(data)) == 0 || json.Unmarshal(data, &resp) != nil || resp.PartialSuccess == nil {
+		return 0, "", false
+	}
+	n, _ := strconv.ParseInt(resp.PartialSuccess.RejectedLogRecords.String(), 10, 64)
+	return n, resp.PartialSuccess.ErrorMessage, true
+}
+
+// protoPartialSuccess reads partial_success from a protobuf
+// ExportLogsServiceResponse.
+func protoPartialSuccess(data []byte) (rejected int64, msg string, ok bool) {
+	for f, rest, more := nextField(data); more; f, rest, more = nextField(rest) {
+		if f.tag != tagPartialSuccess {
+			continue
+		}
+		ok = true
+		for g, r, more := nextField(f.data); more; g, r, more = nextField(r) {
+			switch g.tag {
+			case tagRejected:
+				rejected = int64(g.num)
+			case tagErrorMessage:
+				msg = string(g.data)
+			}
+		}
+	}
+	return rejected, msg, ok
 }
 
 // networkResult maps a failed Do. Offline means the receiver was never

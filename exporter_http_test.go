@@ -729,11 +729,11 @@ func TestPrintedForms(t *testing.T) {
 	j, err := json.Marshal(LogfireOptions{Region: "eu", BaseURL: "https://lf.example",
 		HTTPExporterOptions: HTTPExporterOptions{Headers: Headers{"Authorization": tok}}})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"Region":"eu","BaseURL":"https://lf.example","Headers":{"Authorization":"[REDACTED]"},`+
+	assert.JSONEq(t, `{"Region":"eu","BaseURL":"https://lf.example","Format":0,"Headers":{"Authorization":"[REDACTED]"},`+
 		`"Timeout":0,"DisableGzip":false,"UserAgent":""}`, string(j))
 	j, err = json.Marshal(&ProxyOptions{Refresh: func(context.Context) (string, error) { return "", nil }})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"Headers":null,"Timeout":0,"DisableGzip":false,"UserAgent":""}`, string(j))
+	assert.JSONEq(t, `{"Format":0,"Headers":null,"Timeout":0,"DisableGzip":false,"UserAgent":""}`, string(j))
 
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {

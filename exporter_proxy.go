@@ -60,6 +60,9 @@ func NewProxyExporter(endpoint, sessionToken string, opts *ProxyOptions) (*Proxy
 	if hasControl(tok) {
 		return nil, errors.New("slogotlp: the session token contains a control character or line break: pass the token as issued")
 	}
+	if o.Format != FormatJSON {
+		return nil, errors.New("slogotlp: the relay takes OTLP/JSON only: leave ProxyOptions.Format unset")
+	}
 	c, err := newHTTPCore(endpoint, o.HTTPExporterOptions)
 	if err != nil {
 		return nil, err
