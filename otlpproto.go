@@ -31,14 +31,14 @@ const (
 	// ExportLogsServiceRequest.resource_logs
 	tagResourceLogs = 1<<3 | wireLen
 	// ResourceLogs
-	tagResource     = 1<<3 | wireLen
-	tagScopeLogs    = 2<<3 | wireLen
+	tagResource      = 1<<3 | wireLen
+	tagScopeLogs     = 2<<3 | wireLen
 	tagLogsSchemaURL = 3<<3 | wireLen
 	// Resource.attributes
 	tagResourceAttribute = 1<<3 | wireLen
 	// ScopeLogs
-	tagScope      = 1<<3 | wireLen
-	tagLogRecord  = 2<<3 | wireLen
+	tagScope     = 1<<3 | wireLen
+	tagLogRecord = 2<<3 | wireLen
 	// InstrumentationScope
 	tagScopeName      = 1<<3 | wireLen
 	tagScopeVersion   = 2<<3 | wireLen
