@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,22 +14,39 @@ import (
 )
 
 // batcher owns the queue and the exporter. Handle appends under mu and pokes
-// wake; one goroutine (run) takes batches and makes every exporter call.
+// wake. One goroutine (run, the dispatcher) decides what is sent when: it
+// hands batches to ConcurrentExports sender goroutines, which make every
+// exporter call, retry, and settle each record.
 type batcher struct {
-	exp     Exporter
-	opts    *HandlerOptions
-	framing *framing // the payload format and its sizes
-	scopes  *scopeRegistry
-	onError func(error)
-	report  func(delta DropCounts) // drop reports, set by the handler
+	exp       Exporter
+	opts      *HandlerOptions
+	framing   *framing // the payload format and its sizes
+	scopes    *scopeRegistry
+	maxRecord int // the largest encoded record accepted
+	// newReport encodes the handler's drop report; nil when reports are off.
+	newReport func(delta DropCounts) entry
 
 	mu       sync.Mutex
 	q        [numClasses]fifo
-	queued   int // records in q
-	qbytes   int // capacity of their buffers
-	inflight int // records taken by the worker, not yet settled
-	seq      uint64
+	queued   int    // records in q
+	qbytes   int    // capacity of their buffers
+	inflight int    // records taken by senders, not yet settled
+	seq      uint64 // of the last record queued
+	due      uint64 // records up to this seq are to be sent now
 	st       Stats
+	room     chan struct{} // closed when records leave the queue
+	waiters  int           // Handle calls waiting for room
+	stalled  bool          // a wait for room timed out; none waits again until room is made
+	own      []uint64      // the handler's own goroutines
+	retrying int           // senders between failed attempts
+	health   health
+	downAt   time.Time // when health left healthOK
+	cause    error     // the last failure that dropped records
+	// causeInStop: cause was noted after Shutdown began.
+	causeInStop      bool
+	reported         DropCounts
+	pending          *DropCounts // what the queued drop report counts, if one is queued
+	noticedQueueFull uint64      // QueueFull when OnError last heard of it
 
 	closed   atomic.Bool
 	disabled atomic.Bool
@@ -35,126 +54,245 @@ type batcher struct {
 
 	wake     chan struct{}
 	flushc   chan chan struct{}
+	jobs     chan *job
+	results  chan *job
 	stopping chan struct{}
 	abort    chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
-	stopCtx  context.Context
-	ctx      context.Context // cancelled on abort; parent of export calls
-	cancel   context.CancelFunc
-	abortNow func()
+	// Set by the first Shutdown before stopping is closed.
+	stopCtx      context.Context
+	stopDeadline time.Time
+	stopRelease  func() // releases stopCtx's resources
+	stopErr      error  // Shutdown's result, set before done is closed
+	ctx          context.Context
+	cancel       context.CancelCauseFunc // cancels every export, at Shutdown's deadline
+	abortOnce    sync.Once
 
-	// Reused by the worker goroutine only.
-	batch   []entry
-	payload []byte
-	ids     []int32
-	records [][]byte // the batch's records in the payload's format
-	scratch []byte   // their JSON transcoding, for a JSON payload
+	// OnError and its rate limits; nmu also serialises the calls.
+	nmu    sync.Mutex
+	notes  notifier
+	errOut io.Writer // where the default OnError writes
 
-	// Test seams: how the worker waits between retries and draws jitter.
-	sleep  func(d time.Duration, abort <-chan struct{}) bool
+	// Test seams: how the senders wait between retries and draw jitter.
+	sleep  func(d time.Duration, interrupt <-chan struct{}) bool
 	jitter func() float64
 	now    func() time.Time
 
-	fatalOnce    sync.Once
-	lastReported DropCounts
+	fatalOnce sync.Once
+}
+
+// job is one batch handed to a sender.
+type job struct {
+	id    uint64
+	batch []entry
+	// gaveUp: Shutdown's deadline or an unreachable receiver made the
+	// sender drop the batch; the dispatcher drops what is left.
+	gaveUp bool
 }
 
 func newBatcher(exp Exporter, opts *HandlerOptions, fr *framing, scopes *scopeRegistry) *batcher {
 	b := &batcher{
-		exp:      exp,
-		opts:     opts,
-		framing:  fr,
-		scopes:   scopes,
-		onError:  opts.OnError,
-		wake:     make(chan struct{}, 1),
-		flushc:   make(chan chan struct{}),
-		stopping: make(chan struct{}),
-		abort:    make(chan struct{}),
-		done:     make(chan struct{}),
-		sleep:    realSleep,
-		jitter:   rand.Float64,
-		now:      time.Now,
+		exp:       exp,
+		opts:      opts,
+		framing:   fr,
+		scopes:    scopes,
+		maxRecord: opts.MaxPayloadBytes,
+		room:      make(chan struct{}),
+		wake:      make(chan struct{}, 1),
+		flushc:    make(chan chan struct{}),
+		jobs:      make(chan *job, opts.ConcurrentExports),
+		results:   make(chan *job, opts.ConcurrentExports),
+		stopping:  make(chan struct{}),
+		abort:     make(chan struct{}),
+		done:      make(chan struct{}),
+		errOut:    os.Stderr,
+		sleep:     realSleep,
+		jitter:    rand.Float64,
+		now:       time.Now,
 	}
-	b.ctx, b.cancel = context.WithCancel(context.Background())
-	var once sync.Once
-	b.abortNow = func() { once.Do(func() { close(b.abort); b.cancel() }) }
+	b.notes.onError = opts.OnError
+	if b.notes.onError == nil {
+		b.notes.onError = stderrReporter(b.errOut)
+	}
+	b.ctx, b.cancel = context.WithCancelCause(context.Background())
 	return b
 }
 
-func realSleep(d time.Duration, abort <-chan struct{}) bool {
+// realSleep waits d and reports true, or false if interrupt closes first.
+func realSleep(d time.Duration, interrupt <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-abort:
+	case <-interrupt:
 		return false
 	}
 }
 
-func (b *batcher) reportError(err error) {
-	if b.onError != nil && err != nil {
-		b.onError(err)
+// abortNow cancels every export in flight and every wait: Shutdown's
+// deadline has passed.
+func (b *batcher) abortNow(cause error) {
+	b.abortOnce.Do(func() {
+		close(b.abort)
+		b.cancel(cause)
+	})
+}
+
+func (b *batcher) stoppingNow() bool {
+	select {
+	case <-b.stopping:
+		return true
+	default:
+		return false
 	}
 }
 
+// flushWaiter is a Flush waiting for the records queued at its call.
+type flushWaiter struct {
+	target   uint64 // the last record it waits for
+	boundary uint64 // once all of them are taken: the last job that holds any
+	reply    chan struct{}
+}
+
+// run is the dispatcher: it hands out batches, answers flushes, sends drop
+// reports, and drains the queue at Shutdown.
 func (b *batcher) run() {
 	defer close(b.done)
-	timer := time.NewTimer(b.opts.FlushInterval)
-	defer timer.Stop()
+	b.registerOwn()
+	var senders sync.WaitGroup
+	free := make([]*job, 0, b.opts.ConcurrentExports)
+	for range b.opts.ConcurrentExports {
+		free = append(free, &job{})
+		senders.Go(b.sendLoop)
+	}
+	ticker := time.NewTicker(b.opts.FlushInterval)
+	defer ticker.Stop()
 	var reports <-chan time.Time
-	if b.report != nil {
+	if b.newReport != nil {
 		t := time.NewTicker(b.opts.DropReportInterval)
 		defer t.Stop()
 		reports = t.C
 	}
+	var (
+		inflight []*job
+		waiters  []*flushWaiter
+		lastID   uint64
+		stopping = b.stopping
+		abort    <-chan struct{}
+		draining bool
+		gaveUp   bool
+	)
 	for {
-		var waiter chan struct{}
+		for len(free) > 0 && !gaveUp && b.ready() {
+			j := free[len(free)-1]
+			if j.batch = b.take(j.batch); len(j.batch) == 0 {
+				break
+			}
+			free = free[:len(free)-1]
+			lastID++
+			j.id, j.gaveUp = lastID, false
+			inflight = append(inflight, j)
+			b.jobs <- j // buffered for every job: never blocks
+		}
+		waiters = b.answerFlushes(waiters, inflight, lastID, gaveUp)
+		b.noticeQueueFull()
+		if draining && len(inflight) == 0 && (gaveUp || b.stats().Queued == 0) {
+			break
+		}
 		select {
 		case <-b.wake:
-		case <-timer.C:
-		case waiter = <-b.flushc:
+		case <-ticker.C:
+			b.markDue()
+		case reply := <-b.flushc:
+			b.mu.Lock()
+			waiters = append(waiters, &flushWaiter{target: b.seq, reply: reply})
+			b.due = b.seq
+			b.mu.Unlock()
+		case j := <-b.results:
+			inflight = slices.DeleteFunc(inflight, func(x *job) bool { return x == j })
+			free = append(free, j)
+			if j.gaveUp && draining {
+				gaveUp = true
+			}
 		case <-reports:
-			b.reportDrops()
-			continue
-		case <-b.stopping:
-			b.drain()
-			return
+			b.queueDropReport()
+		case <-stopping:
+			stopping, abort, draining = nil, b.abort, true
+			b.queueDropReport()
+			b.markDue()
+		case <-abort:
+			abort, gaveUp = nil, true
 		}
-		b.exportQueued()
-		if waiter != nil {
-			close(waiter)
+	}
+	close(b.jobs)
+	senders.Wait()
+	b.finish(waiters)
+}
+
+// ready reports whether a batch is due and may be sent: not while a sender
+// is retrying, so that a failing receiver gets one batch, not many.
+func (b *batcher) ready() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.oldestLocked()
+	return c >= 0 && b.q[c].items[b.q[c].head].seq <= b.due && b.retrying == 0
+}
+
+// markDue makes everything queued due now.
+func (b *batcher) markDue() {
+	b.mu.Lock()
+	b.due = b.seq
+	b.mu.Unlock()
+}
+
+// answerFlushes releases each Flush whose records have all been settled and
+// returns those still waiting.
+func (b *batcher) answerFlushes(ws []*flushWaiter, inflight []*job, lastID uint64, gaveUp bool) []*flushWaiter {
+	if len(ws) == 0 {
+		return ws
+	}
+	b.mu.Lock()
+	head := uint64(0) // seq of the oldest queued record; 0: none
+	if c := b.oldestLocked(); c >= 0 {
+		head = b.q[c].items[b.q[c].head].seq
+	}
+	b.mu.Unlock()
+	return slices.DeleteFunc(ws, func(w *flushWaiter) bool {
+		if w.boundary == 0 {
+			if head != 0 && head <= w.target && !gaveUp {
+				return false // some of its records are still queued
+			}
+			w.boundary = lastID
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+		for _, j := range inflight {
+			if j.id <= w.boundary {
+				return false
 			}
 		}
-		timer.Reset(b.opts.FlushInterval)
-	}
+		close(w.reply)
+		return true
+	})
 }
 
-// reportDrops hands the drops since the last report to the handler, which
-// logs them as a record of its own.
-func (b *batcher) reportDrops() {
-	d := b.stats().Dropped
-	delta := d.minus(b.lastReported)
-	b.lastReported = d
-	if delta.Total() > 0 && !b.disabled.Load() {
-		b.report(delta)
-	}
-}
-
-// drain runs once Shutdown has closed the queue: it exports what is left
-// until the queue is empty or Shutdown's context ends, counts anything left
-// as dropped, answers pending flushes and shuts the exporter down.
-func (b *batcher) drain() {
-	b.exportQueued()
+// finish runs once the senders are done: it counts what is still queued as
+// dropped, releases waiting flushes, shuts the exporter down and records
+// Shutdown's result.
+func (b *batcher) finish(waiters []*flushWaiter) {
 	b.mu.Lock()
+	if b.queued > 0 && !b.causeInStop {
+		b.cause = errors.New("the queue was not drained when Shutdown ended")
+		if b.stopCtx.Err() != nil {
+			b.cause = fmt.Errorf("the queue was not drained when Shutdown's context ended (%w)", context.Cause(b.stopCtx))
+		}
+	}
 	b.dropQueuedLocked(dropShutdown)
 	b.mu.Unlock()
+	b.wakeWaiters()
+	for _, w := range waiters {
+		close(w.reply)
+	}
 	for {
 		select {
 		case w := <-b.flushc:
@@ -164,10 +302,25 @@ func (b *batcher) drain() {
 		}
 		break
 	}
-	if err := b.safeShutdown(b.stopCtx); err != nil {
-		b.reportError(fmt.Errorf("slogotlp: exporter shutdown: %w", err))
+	var ctxErr error
+	select {
+	case <-b.abort: // the deadline cut the drain short
+		ctxErr = b.stopCtx.Err()
+	default:
 	}
-	b.cancel()
+	if err := b.safeShutdown(b.stopCtx); err != nil {
+		b.notify(failShutdown, fmt.Errorf("slogotlp: exporter shutdown: %w", err))
+	}
+	b.cancel(errors.New("slogotlp: the handler is shut down"))
+	b.stopRelease()
+	s := b.stats()
+	if s.Dropped.Total() > s.Dropped.Paused {
+		b.mu.Lock()
+		de := &DeliveryError{Handled: s.Handled, Dropped: s.Dropped, Cause: b.cause, ctxErr: ctxErr}
+		b.mu.Unlock()
+		b.stopErr = de
+		b.notify(failShutdown, de)
+	}
 }
 
 func (b *batcher) safeShutdown(ctx context.Context) (err error) {
@@ -179,38 +332,95 @@ func (b *batcher) safeShutdown(ctx context.Context) (err error) {
 	return b.exp.Shutdown(ctx)
 }
 
-// exportQueued exports batches until the queue is empty or Shutdown's
-// deadline passed.
-func (b *batcher) exportQueued() {
-	for {
-		select {
-		case <-b.abort:
-			return
-		default:
-		}
-		batch := b.take()
-		if len(batch) == 0 {
-			return
-		}
-		if b.disabled.Load() {
-			b.settle(batch, 0, dropFatal)
-			continue
-		}
-		b.sendSplit(batch)
+// queueDropReport queues the handler's report of the records dropped since
+// the last report that was delivered, unless one is still queued. A report
+// that is itself dropped is counted, and its counts go into the next.
+func (b *batcher) queueDropReport() {
+	if b.newReport == nil || b.disabled.Load() || b.paused.Load() {
+		return
+	}
+	b.mu.Lock()
+	d := b.st.Dropped
+	delta := d.minus(b.reported)
+	if b.pending != nil || delta.Total() == 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.pending = &d
+	b.mu.Unlock()
+	e := b.newReport(delta)
+	e.report = true
+	if b.push(e, b.maxRecord) != nil {
+		b.mu.Lock()
+		b.pending = nil
+		b.mu.Unlock()
 	}
 }
 
-// sendSplit sends a batch as as many payloads as MaxPayloadBytes requires.
-// A record that alone exceeds it in the payload's format is dropped.
-func (b *batcher) sendSplit(batch []entry) {
+// reportSettledLocked records the fate of the queued drop report. b.mu must
+// be held.
+func (b *batcher) reportSettledLocked(exported bool) {
+	if exported && b.pending != nil {
+		b.reported = *b.pending
+	}
+	b.pending = nil
+}
+
+// noticeQueueFull tells OnError of records dropped for lack of room since
+// it last did, at most once per errorReportInterval.
+func (b *batcher) noticeQueueFull() {
+	b.mu.Lock()
+	n := b.st.Dropped.QueueFull - b.noticedQueueFull
+	b.mu.Unlock()
+	if n == 0 || !b.readyToNotify(failQueueFull) {
+		return
+	}
+	b.mu.Lock()
+	b.noticedQueueFull = b.st.Dropped.QueueFull
+	b.mu.Unlock()
+	b.notify(failQueueFull, fmt.Errorf("slogotlp: %d records dropped because the queue was full (MaxQueueSize %d records, "+
+		"MaxQueueBytes %d): logging outpaces export; raise the limits, or set Overflow: OverflowBlock",
+		n, b.opts.MaxQueueSize, b.opts.MaxQueueBytes))
+}
+
+// sendLoop is one sender: it exports the batches the dispatcher hands out.
+func (b *batcher) sendLoop() {
+	b.registerOwn()
+	s := &sender{b: b}
+	for j := range b.jobs {
+		j.gaveUp = !s.sendSplit(j.batch)
+		clear(j.batch)
+		b.results <- j
+	}
+}
+
+// sender is one sender goroutine's scratch space, reused across batches.
+type sender struct {
+	b       *batcher
+	payload []byte
+	ids     []int32
+	records [][]byte // the batch's records in the payload's format
+	scratch []byte   // their JSON transcoding, for a JSON payload
+}
+
+// sendSplit sends a batch as as many payloads as MaxPayloadBytes requires
+// and settles every record. A record that alone exceeds it in the
+// payload's format is dropped. It reports false if it gave up because
+// Shutdown could not wait: the rest of the batch is dropped.
+func (s *sender) sendSplit(batch []entry) bool {
+	b := s.b
+	if b.disabled.Load() {
+		b.settle(batch, 0, dropFatal)
+		return true
+	}
 	scopes := b.scopes.snapshot()
 	f := b.framing
 	var records [][]byte
-	records, b.scratch = f.wireRecords(batch, b.records, b.scratch)
-	b.records = records
+	records, s.scratch = f.wireRecords(batch, s.records, s.scratch)
+	s.records = records
 	for len(batch) > 0 {
 		size := f.base()
-		ids := b.ids[:0]
+		ids := s.ids[:0]
 		n := 0
 		for n < len(batch) {
 			e := batch[n]
@@ -228,80 +438,189 @@ func (b *batcher) sendSplit(batch []entry) {
 			}
 			n++
 		}
-		b.ids = ids
+		s.ids = ids
 		if n == 0 {
-			b.settle(batch[:1], 0, dropTooLarge)
-			b.reportError(fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
-				"shorten its attributes or raise the limit", len(records[0]), f.format, b.opts.MaxPayloadBytes))
+			err := fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
+				"shorten its attributes or raise the limit", len(records[0]), f.format, b.opts.MaxPayloadBytes)
+			b.drop(batch[:1], dropTooLarge, err)
+			b.notify(failTooLarge, err)
 			batch, records = batch[1:], records[1:]
 			continue
 		}
-		b.send(batch[:n], records[:n])
+		if !s.send(batch[:n], records[:n]) {
+			b.drop(batch[n:], dropShutdown, nil)
+			return false
+		}
 		batch, records = batch[n:], records[n:]
 	}
+	return true
 }
 
 // send exports es, retrying and splitting as the results ask, and settles
-// every record in it.
-func (b *batcher) send(es []entry, records [][]byte) {
-	var payload []byte
-	b.payload, b.ids = b.framing.build(b.payload, es, records, b.scopes.snapshot(), b.ids)
-	payload = b.payload
+// every record in it. It reports false if it gave up because Shutdown could
+// not wait.
+func (s *sender) send(es []entry, records [][]byte) bool {
+	b := s.b
+	s.payload, s.ids = b.framing.build(s.payload, es, records, b.scopes.snapshot(), s.ids)
 	start := b.now()
-	for attempt := 0; ; attempt++ {
-		res := b.exportOnce(payload, len(es))
-		b.mu.Lock()
-		b.st.ExportAttempts++
-		if attempt > 0 {
-			b.st.Retries++
+	retrying := false
+	defer func() {
+		if retrying {
+			b.mu.Lock()
+			b.retrying--
+			b.mu.Unlock()
+			b.poke() // the dispatcher may send again
 		}
-		b.st.Offline = res.Outcome == ExportRetryable && res.Offline
-		b.mu.Unlock()
+	}()
+	for attempt := 0; ; attempt++ {
+		res := b.exportOnce(s.payload, len(es))
+		b.noteAttempt(attempt, res)
 		switch res.Outcome {
 		case ExportSuccess:
 			rejected := int(min(max(res.Rejected, 0), int64(len(es))))
+			if rejected > 0 {
+				b.noteCause(res.Err)
+			}
 			b.settle(es, len(es)-rejected, dropRejected)
 			if rejected > 0 || res.Err != nil {
-				b.reportError(fmt.Errorf("slogotlp: receiver rejected %d of %d records: %w", rejected, len(es), orUnknown(res.Err)))
+				b.notify(failPartial, fmt.Errorf("slogotlp: the receiver took the batch but rejected %d of %d records: %s",
+					rejected, len(es), causeText(res.Err)))
 			}
-			return
+			return true
 		case ExportTooLarge:
 			if len(es) == 1 {
-				b.settle(es, 0, dropTooLarge)
-				b.reportError(fmt.Errorf("slogotlp: dropped a record the receiver refused as too large even alone; lower MaxPayloadBytes or shorten the record: %w", orUnknown(res.Err)))
-				return
+				err := fmt.Errorf("slogotlp: dropped a record the receiver refused as too large even alone; "+
+					"lower MaxPayloadBytes or shorten the record: %s", causeText(res.Err))
+				b.drop(es, dropTooLarge, err)
+				b.notify(failTooLarge, err)
+				return true
 			}
 			// The halves are rebuilt from the records, so the payload
 			// buffer can be reused.
 			h := len(es) / 2
-			b.send(es[:h], records[:h])
-			b.send(es[h:], records[h:])
-			return
+			if !s.send(es[:h], records[:h]) {
+				b.drop(es[h:], dropShutdown, nil)
+				return false
+			}
+			return s.send(es[h:], records[h:])
 		case ExportRejected:
-			b.settle(es, 0, dropRejected)
-			b.reportError(fmt.Errorf("slogotlp: receiver rejected a batch of %d records; export continues: %w", len(es), orUnknown(res.Err)))
-			return
+			err := fmt.Errorf("slogotlp: dropped %d records the receiver refused (export goes on): %s", len(es), causeText(res.Err))
+			b.drop(es, dropRejected, err)
+			b.notify(failRejected, err)
+			return true
 		case ExportRetryable:
+			if !retrying {
+				retrying = true
+				b.mu.Lock()
+				b.retrying++
+				b.mu.Unlock()
+			}
 			if !res.Offline && b.now().Sub(start) >= b.opts.MaxRetryTime {
-				b.settle(es, 0, dropRetriesExhausted)
-				b.reportError(fmt.Errorf("slogotlp: gave up on %d records after retrying for %v (MaxRetryTime): %w", len(es), b.opts.MaxRetryTime, orUnknown(res.Err)))
-				return
+				err := fmt.Errorf("slogotlp: dropped %d records after retrying for %v (MaxRetryTime): %s",
+					len(es), b.opts.MaxRetryTime, causeText(res.Err))
+				b.drop(es, dropRetriesExhausted, err)
+				b.notify(failGaveUp, err)
+				return true
 			}
 			d := b.backoff(attempt)
 			if res.RetryAfter > 0 {
 				d = res.RetryAfter
 			}
-			if !b.sleep(d, b.abort) {
-				b.settle(es, 0, dropShutdown)
-				return
+			if !b.wait(d, res.Offline) {
+				b.drop(es, dropShutdown, orUnknown(res.Err))
+				return false
 			}
 		default: // Fatal, or an outcome this version does not know.
 			b.disable(res.Err)
-			b.settle(es, 0, dropFatal)
-			return
+			b.drop(es, dropFatal, nil)
+			return true
 		}
 	}
 }
+
+// wait sleeps d before the next attempt and reports true, or false to give
+// up: Shutdown does not wait for a receiver that is unreachable, nor past
+// its deadline.
+func (b *batcher) wait(d time.Duration, offline bool) bool {
+	if !b.stoppingNow() {
+		start := b.now()
+		if b.sleep(d, b.stopping) {
+			return true
+		}
+		d -= b.now().Sub(start) // Shutdown began meanwhile
+	}
+	if offline || b.now().Add(d).After(b.stopDeadline) {
+		return false
+	}
+	return b.sleep(d, b.abort)
+}
+
+// drop counts es as dropped for r, cause (if any) being why.
+func (b *batcher) drop(es []entry, r dropReason, cause error) {
+	b.noteCause(cause)
+	b.settle(es, 0, r)
+}
+
+// noteCause remembers err as the last failure that dropped records, for
+// Shutdown's error.
+func (b *batcher) noteCause(err error) {
+	if err == nil {
+		return
+	}
+	b.mu.Lock()
+	b.cause = err
+	b.causeInStop = b.stoppingNow()
+	b.mu.Unlock()
+}
+
+// noteAttempt counts an export attempt and tracks the receiver's health,
+// telling OnError when it changes: unreachable or failing, and reachable
+// again.
+func (b *batcher) noteAttempt(attempt int, res Result) {
+	b.mu.Lock()
+	h := healthOK
+	switch {
+	case res.Outcome == ExportFatal:
+		h = b.health // not a statement about reachability
+	case res.Outcome == ExportRetryable && res.Offline:
+		h = healthOffline
+	case res.Outcome == ExportRetryable:
+		h = healthFailing
+	}
+	b.st.ExportAttempts++
+	if attempt > 0 {
+		b.st.Retries++
+	}
+	prev, since := b.health, b.now().Sub(b.downAt)
+	b.health = h
+	if prev == healthOK && h != healthOK {
+		b.downAt = b.now()
+	}
+	queued := b.queued + b.inflight
+	b.mu.Unlock()
+	switch {
+	case h == prev:
+	case h == healthOffline:
+		b.notify(failDown, fmt.Errorf("slogotlp: the receiver is unreachable: %s; %d records are kept (within "+
+			"MaxQueueSize) and sent when it answers", causeText(res.Err), queued))
+	case h == healthFailing:
+		b.notify(failDown, fmt.Errorf("slogotlp: export is failing and is retried with backoff: %s", causeText(res.Err)))
+	default:
+		b.notify(failUp, fmt.Errorf("slogotlp: export works again after %v", since.Round(time.Millisecond)))
+	}
+}
+
+// timeoutError is the cause of a context that ended by a timeout option:
+// it names the option and still matches context.DeadlineExceeded.
+type timeoutError string
+
+func timeoutCause(option string, d time.Duration) error {
+	return timeoutError(fmt.Sprintf("no answer within %s (%v)", option, d))
+}
+
+func (e timeoutError) Error() string      { return string(e) }
+func (timeoutError) Timeout() bool        { return true }
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func orUnknown(err error) error {
 	if err == nil {
@@ -313,7 +632,7 @@ func orUnknown(err error) error {
 // exportOnce calls the exporter with the export timeout, turning a panic in
 // it into a rejected batch so a buggy exporter cannot kill the process.
 func (b *batcher) exportOnce(payload []byte, n int) (res Result) {
-	ctx, cancel := context.WithTimeout(b.ctx, b.opts.ExportTimeout)
+	ctx, cancel := context.WithTimeoutCause(b.ctx, b.opts.ExportTimeout, timeoutCause("ExportTimeout", b.opts.ExportTimeout))
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -339,14 +658,24 @@ func (b *batcher) backoff(attempt int) time.Duration {
 // disable switches export off after a fatal result: queued records are
 // dropped and later ones counted as dropped, not piled up.
 func (b *batcher) disable(err error) {
+	err = orUnknown(err)
 	b.disabled.Store(true)
-	b.fatalOnce.Do(func() {
-		b.reportError(fmt.Errorf("slogotlp: export disabled after a fatal error; fix the cause and restart the service: %w", orUnknown(err)))
-	})
+	b.noteCause(err)
 	b.mu.Lock()
 	b.dropQueuedLocked(dropFatal)
+	b.wakeWaitersLocked()
 	b.mu.Unlock()
+	b.fatalOnce.Do(func() {
+		b.notify(failFatal, fmt.Errorf("slogotlp: export stopped for good after a fatal error; records are dropped "+
+			"from now on (fix the cause and restart the program): %s", causeText(err)))
+	})
 }
+
+// errOwnGoroutine is what Flush and Shutdown return when called from the
+// handler's own goroutines (an Exporter or OnError): waiting there would
+// wait on itself.
+var errOwnGoroutine = errors.New("slogotlp: Flush or Shutdown called from the exporter or OnError, which run on " +
+	"the handler's own goroutines: it cannot wait for itself (Shutdown was started, not waited for)")
 
 func (b *batcher) flush(ctx context.Context) error {
 	if ctx == nil {
@@ -355,11 +684,12 @@ func (b *batcher) flush(ctx context.Context) error {
 	if b.closed.Load() {
 		return ErrShutdown
 	}
+	if b.isOwn() {
+		return errOwnGoroutine
+	}
 	reply := make(chan struct{})
 	select {
 	case b.flushc <- reply:
-	case <-b.done:
-		return ErrShutdown
 	case <-b.stopping:
 		return ErrShutdown
 	case <-ctx.Done():
@@ -373,26 +703,30 @@ func (b *batcher) flush(ctx context.Context) error {
 	}
 }
 
+// shutdown stops accepting records and drains the queue within ctx, or
+// within ShutdownTimeout if ctx has no deadline. Every call returns the
+// first call's result.
 func (b *batcher) shutdown(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	first := false
 	b.stopOnce.Do(func() {
-		first = true
-		b.stopCtx = ctx
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if _, ok := ctx.Deadline(); !ok {
+			sctx, cancel = context.WithTimeoutCause(ctx, b.opts.ShutdownTimeout,
+				fmt.Errorf("ShutdownTimeout (%v) passed", b.opts.ShutdownTimeout))
+		}
+		b.stopCtx = sctx
+		b.stopDeadline, _ = sctx.Deadline()
+		stop := context.AfterFunc(sctx, func() { b.abortNow(context.Cause(sctx)) })
+		b.stopRelease = func() { stop(); cancel() }
 		b.closed.Store(true)
 		close(b.stopping)
+		b.wakeWaiters()
 	})
-	if !first {
-		<-b.done
-		return nil
+	if b.isOwn() {
+		return errOwnGoroutine
 	}
-	stop := context.AfterFunc(ctx, b.abortNow)
-	defer stop()
-	<-b.done // the worker returns promptly once ctx ends: exports and waits watch it
-	if s := b.stats(); s.Dropped.Shutdown > 0 && ctx.Err() != nil {
-		return fmt.Errorf("slogotlp: shutdown ended before the queue drained (%d records dropped in all): %w", s.Dropped.Shutdown, ctx.Err())
-	}
-	return nil
+	<-b.done
+	return b.stopErr
 }

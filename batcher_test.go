@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,7 +172,7 @@ func TestOverflowOrderExact(t *testing.T) {
 	require.NoError(t, push(slog.LevelError, 'E'))          // evicts w
 	require.NoError(t, push(slog.LevelError, 'X'))          // only ERRORs left: evicts e, the oldest
 	var got []byte
-	for _, e := range b.take() {
+	for _, e := range b.take(nil) {
 		got = append(got, (*e.buf)[0])
 	}
 	assert.Equal(t, "fEX", string(got))
@@ -254,10 +255,11 @@ func TestRetriesExhausted(t *testing.T) {
 	assert.Equal(t, uint64(1), s.Dropped.RetriesExhausted)
 	checkStats(t, s)
 	mu.Lock()
-	require.Len(t, errs, 1)
-	assert.Contains(t, errs[0].Error(), "gave up")
-	assert.Contains(t, errs[0].Error(), "HTTP 503")
+	got := slices.Clone(errs)
 	mu.Unlock()
+	require.Len(t, got, 2, "%v", got)
+	assert.Contains(t, got[0].Error(), "export is failing and is retried with backoff: HTTP 503")
+	assert.Contains(t, got[1].Error(), "dropped 1 records after retrying for 10s (MaxRetryTime): HTTP 503")
 }
 
 func TestOfflineDoesNotGiveUp(t *testing.T) {
@@ -312,7 +314,7 @@ func TestFatalDisables(t *testing.T) {
 	exp.mu.Unlock()
 	mu.Lock()
 	require.Len(t, errs, 1, "one clear error")
-	assert.Contains(t, errs[0].Error(), "export disabled")
+	assert.Contains(t, errs[0].Error(), "export stopped for good")
 	assert.Contains(t, errs[0].Error(), "check the token")
 	mu.Unlock()
 }
@@ -360,7 +362,7 @@ func TestPartialSuccessAndRejected(t *testing.T) {
 	defer mu.Unlock()
 	require.Len(t, errs, 2)
 	assert.Contains(t, errs[0], "rejected 2 of 5 records: timestamps too old")
-	assert.Contains(t, errs[1], "export continues")
+	assert.Contains(t, errs[1], "export goes on")
 }
 
 func TestPayloadSplitByMaxBytes(t *testing.T) {
@@ -393,10 +395,12 @@ func TestRecordTooLarge(t *testing.T) {
 func TestExporterPanicIsContained(t *testing.T) {
 	var got []error
 	var mu sync.Mutex
-	h := NewHandler(panicExporter{}, &HandlerOptions{OnError: func(err error) { mu.Lock(); got = append(got, err); mu.Unlock() }})
+	h := NewHandler(panicExporter{}, &HandlerOptions{DropReportInterval: -1,
+		OnError: func(err error) { mu.Lock(); got = append(got, err); mu.Unlock() }})
 	slog.New(h).Error("x")
 	flush(t, h)
-	require.NoError(t, h.Shutdown(context.Background()))
+	err := h.Shutdown(context.Background())
+	assert.ErrorContains(t, err, "exporter panicked: exporter bug", "Shutdown names the loss and its cause")
 	assert.Equal(t, uint64(1), h.Stats().Dropped.Rejected)
 	mu.Lock()
 	defer mu.Unlock()
@@ -469,7 +473,7 @@ func TestFlushRespectsContext(t *testing.T) {
 
 func TestConcurrentHandleFlushShutdown(t *testing.T) {
 	exp := &captureExporter{}
-	h := NewHandler(exp, &HandlerOptions{BatchSize: 16, MaxQueueSize: 64})
+	h := NewHandler(exp, &HandlerOptions{BatchSize: 16, MaxQueueSize: 64, DropReportInterval: -1, OnError: func(error) {}})
 	var wg sync.WaitGroup
 	for g := range 6 {
 		wg.Go(func() {
@@ -486,8 +490,11 @@ func TestConcurrentHandleFlushShutdown(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	require.NoError(t, h.Shutdown(context.Background()))
+	err := h.Shutdown(context.Background())
 	s := h.Stats()
+	var de *DeliveryError
+	require.ErrorAs(t, err, &de, "records logged after Shutdown are lost, and Shutdown says so")
+	assert.Equal(t, s.Dropped.QueueFull, de.Dropped.QueueFull)
 	checkStats(t, s)
 	assert.Equal(t, uint64(12000), s.Handled)
 	assert.Zero(t, s.Queued)

@@ -446,7 +446,10 @@ func TestTokenNeverShown(t *testing.T) {
 			require.NoError(t, err)
 			slog.New(h).Error("boom")
 			flush(t, h)
-			require.NoError(t, h.Shutdown(context.Background()))
+			err = h.Shutdown(context.Background())
+			var de *DeliveryError
+			require.ErrorAs(t, err, &de, "the dropped record is named at Shutdown")
+			check(t, "Shutdown", fmt.Sprintf("%v %+v", err, err))
 			mu.Lock()
 			defer mu.Unlock()
 			require.NotEmpty(t, errs, "the 401 must reach OnError")

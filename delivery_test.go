@@ -40,8 +40,15 @@ func flakyLoad(t *testing.T, opts HandlerOptions, goroutines, per int) (*receive
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	require.NoError(t, h.Shutdown(ctx))
+	err = h.Shutdown(ctx)
 	s := h.Stats()
+	if s.Dropped.Total() == 0 {
+		require.NoError(t, err)
+	} else {
+		var de *DeliveryError
+		require.ErrorAs(t, err, &de)
+		assert.Equal(t, s.Dropped, de.Dropped)
+	}
 	checkStats(t, s)
 	assert.Equal(t, uint64(goroutines*per), s.Handled)
 	return rc, s

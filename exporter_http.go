@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,10 +24,8 @@ import (
 )
 
 const (
-	// defaultExportTimeout bounds one POST when HTTPExporterOptions.Timeout is
-	// zero: long enough for a large gzip body on a slow link, short enough for
-	// the batcher to retry while records are still fresh.
-	defaultExportTimeout = 10 * time.Second
+	// maxRedirects is how many 307/308 redirects one request follows.
+	maxRedirects = 10
 	// maxRetryAfter caps a receiver's Retry-After.
 	maxRetryAfter = 5 * time.Minute
 	// maxResponseBody caps how much of a response is read. Reading (rather
@@ -64,8 +64,11 @@ type HTTPExporterOptions struct {
 	// Content-Encoding and Content-Length are set by the exporter and cannot
 	// be overridden. Default: none.
 	Headers Headers
-	// Timeout bounds one POST, including reading the response; the context
-	// passed to Export can only shorten it. Default: 10s.
+	// Timeout, when set, bounds one POST, including reading the response,
+	// for an exporter used without a Handler. Under a Handler leave it
+	// unset: HandlerOptions.ExportTimeout is the one per-request timeout and
+	// reaches the exporter as the deadline of Export's context; a shorter
+	// Timeout here would cut it. Default: none beyond that deadline.
 	Timeout time.Duration
 	// DisableGzip sends the payload uncompressed. Default: false, so bodies
 	// are sent with Content-Encoding: gzip (level BestSpeed), which both
@@ -77,8 +80,11 @@ type HTTPExporterOptions struct {
 	DisableGzip bool
 	// Client sends the requests. Default: a client of the exporter's own
 	// whose transport is a clone of http.DefaultTransport (proxy from the
-	// environment, HTTP/2, dial and TLS timeouts); Shutdown closes its idle
-	// connections. A Client you pass is used as is and left open.
+	// environment, HTTP/2, dial and TLS timeouts) and which follows only
+	// redirects that resend the body (see the redirect rules on
+	// HTTPExporter); Shutdown closes its idle connections. A Client you pass
+	// is used as is and left open; whatever its redirect policy, an answer
+	// that did not come to the POST carrying the body is never a success.
 	Client *http.Client `json:"-"`
 	// UserAgent is the User-Agent header. Default: the User-Agent entry of
 	// Headers if there is one, else "slogotlp".
@@ -101,8 +107,20 @@ type HTTPExporterOptions struct {
 //	other 5xx (500, 501, 505, ...)  ExportRetryable  the OTLP spec does not retry these, but this project's
 //	                                                 plan and most SDKs do: a 500 is usually a passing fault
 //	other 4xx (400, 404, 415, ...)  ExportRejected   the batch is dropped and reported; export stays on
-//	other (1xx, unfollowed 3xx)     ExportRejected
-//	network error, timeout          ExportRetryable  Offline when the receiver was never reached
+//	301, 302, 303, other 3xx        ExportRejected   never followed (see Redirects); the error names the Location
+//	other (1xx)                     ExportRejected
+//	network error, timeout, TLS     ExportRetryable  Offline when the receiver was never reached
+//
+// # Redirects
+//
+// A record counts as delivered only when the receiver answered 2xx to the
+// POST that carried it. 307 and 308 keep the method and body, so they are
+// followed (up to 10), except from https to http, which would send the
+// records unencrypted. 301, 302 and 303 would turn the POST into a GET
+// without a body (Go's client does so), losing the records while the
+// target page answers 200: they are not followed, and the batch is
+// ExportRejected with an error naming the status and the Location to put
+// in the endpoint instead.
 //
 // Retry-After is read in both forms (delta-seconds and an HTTP-date) for
 // every retryable status and capped at 5 minutes, so that a misbehaving
@@ -226,13 +244,10 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	c := &httpCore{
 		display: displayURL(u.String()),
 		sec:     &httpSecrets{endpoint: u.String(), header: make(http.Header, len(o.Headers)+1)},
-		timeout: o.Timeout,
+		timeout: max(o.Timeout, 0),
 		gzip:    !o.DisableGzip,
 		format:  o.Format,
 		client:  o.Client,
-	}
-	if c.timeout <= 0 {
-		c.timeout = defaultExportTimeout
 	}
 	for k, sv := range o.Headers {
 		v := sv.Reveal()
@@ -269,13 +284,37 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	c.sec.header.Set("User-Agent", ua)
 	if c.client == nil {
 		c.own = true
-		c.client = &http.Client{Transport: newTransport()}
+		c.client = &http.Client{Transport: newTransport(), CheckRedirect: checkRedirect}
 	}
 	c.gzPool.New = func() any {
 		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // BestSpeed is a valid level: no error
 		return &gzipBuf{zw: zw}
 	}
 	return c, nil
+}
+
+// errTooManyRedirects ends a chain of 307/308 redirects.
+var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
+
+// checkRedirect follows only redirects that resend the body (307, 308),
+// and none from https to http. The others end the request with the
+// redirect itself as the answer, which roundTrip reports.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return errTooManyRedirects
+	}
+	if req.Response == nil {
+		return http.ErrUseLastResponse
+	}
+	switch req.Response.StatusCode {
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+	default:
+		return http.ErrUseLastResponse
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 func newTransport() http.RoundTripper {
@@ -350,7 +389,10 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 		body = gz.buf.Bytes()
 	}
 
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if c.timeout > 0 {
+		rctx, cancel = context.WithTimeoutCause(ctx, c.timeout, timeoutCause("HTTPExporterOptions.Timeout", c.timeout))
+	}
 	rb := &reqBody{Reader: bytes.NewReader(body), done: make(chan struct{})}
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.sec.endpoint, nil)
 	if err != nil { // the endpoint was validated; only a nil-ish ctx could get here
@@ -369,7 +411,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 		req.Header.Set("Authorization", auth)
 	}
 
-	res, status := c.roundTrip(ctx, req, len(body), records, auth)
+	res, status := c.roundTrip(ctx, rctx, req, len(body), records, auth)
 	cancel()
 
 	// The transport may still hold the body after Do returns (it closes it,
@@ -399,27 +441,42 @@ func (b *reqBody) Close() error {
 	return nil
 }
 
-func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, records int, auth string) (Result, int) {
+func (c *httpCore) roundTrip(parent, rctx context.Context, req *http.Request, size, records int, auth string) (Result, int) {
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return c.networkResult(err, parent, auth), 0
+		if errors.Is(err, errTooManyRedirects) {
+			return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: %s redirected %d times in a row: "+
+				"set the endpoint to the receiver's final URL", c.display, maxRedirects)}, 0
+		}
+		return c.networkResult(err, parent, rctx, auth), 0
 	}
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	_ = resp.Body.Close()
 	code := resp.StatusCode
 
+	if resp.Request != nil && resp.Request.Method != http.MethodPost {
+		// A client of the caller's followed a redirect and resent the
+		// request without its body: whatever the answer, nothing arrived.
+		return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: %s redirected the POST to %s, which the "+
+			"client resent as a %s without the records (answer: %s): set the endpoint to the receiver's URL, "+
+			"or use a client that follows only 307/308", c.display, c.location(resp.Request.URL, auth),
+			resp.Request.Method, statusText(code))}, code
+	}
+
 	switch {
+	case code >= 300 && code <= 399:
+		return Result{Outcome: ExportRejected, Err: c.redirectError(resp, records, auth)}, code
 	case code >= 200 && code <= 299:
 		return c.partialSuccess(data, resp.Header.Get("Content-Type"), records, auth), code
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return Result{Outcome: ExportFatal, Err: errors.New("slogotlp: " + c.authFailure(code))}, code
 	case code == http.StatusRequestEntityTooLarge:
 		return Result{Outcome: ExportTooLarge, Err: fmt.Errorf(
-			"slogotlp: %s refused a %d-byte request of %d records as too large (HTTP 413): the batch is split in halves and sent again",
+			"slogotlp: %s refused a %d-byte request of %d records as too large (HTTP 413)",
 			c.display, size, records)}, code
 	case code == http.StatusTooManyRequests || (code >= 500 && code <= 599):
 		ra := retryAfter(resp.Header.Get("Retry-After"), time.Now())
-		msg := fmt.Sprintf("slogotlp: %s answered %s for %d records%s: the batch is sent again after a backoff",
+		msg := fmt.Sprintf("slogotlp: %s answered %s for %d records%s",
 			c.display, statusText(code), records, c.bodySnippet(data, auth))
 		if ra > 0 {
 			msg += fmt.Sprintf(" (Retry-After %v)", ra)
@@ -445,8 +502,34 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 		}
 	}
 	_ = readErr // a truncated body only shortens the quoted snippet
-	return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: %s refused %d records with %s%s: the batch is dropped; %s",
+	return Result{Outcome: ExportRejected, Err: fmt.Errorf("slogotlp: %s refused %d records with %s%s: %s",
 		c.display, records, statusText(code), c.bodySnippet(data, auth), hint)}, code
+}
+
+// redirectError reports a redirect that was not followed, with where it
+// pointed.
+func (c *httpCore) redirectError(resp *http.Response, records int, auth string) error {
+	loc, err := resp.Location()
+	if err != nil {
+		return fmt.Errorf("slogotlp: %s answered %s without a usable Location, so %d records were not delivered: "+
+			"check that the endpoint is an OTLP/HTTP logs receiver", c.display, statusText(resp.StatusCode), records)
+	}
+	why := "it would resend the POST as a GET without the records"
+	switch resp.StatusCode {
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		why = "it leads from https to http, which would send the records unencrypted"
+	case http.StatusMultipleChoices, http.StatusNotModified, http.StatusUseProxy:
+		why = "it is not a redirect an OTLP client follows"
+	}
+	return fmt.Errorf("slogotlp: %s answered %s to %s, which is not followed (%s), so %d records were not "+
+		"delivered: set the endpoint to the receiver's URL", c.display, statusText(resp.StatusCode),
+		c.location(loc, auth), why, records)
+}
+
+// location shows a redirect target as messages may: without its query, and
+// with secrets scrubbed.
+func (c *httpCore) location(u *url.URL, auth string) string {
+	return c.scrub(displayURL(u.String()), auth)
 }
 
 func statusText(code int) string {
@@ -535,7 +618,8 @@ func protoPartialSuccess(data []byte) (rejected int64, msg string, ok bool) {
 // networkResult maps a failed Do. Offline means the receiver was never
 // reached (dial, DNS, refused, no route): the batcher then probes instead of
 // counting retries. A timeout after the connection was made is not offline.
-func (c *httpCore) networkResult(err error, parent context.Context, auth string) Result {
+// parent is Export's context, rctx the request's (parent with Timeout).
+func (c *httpCore) networkResult(err error, parent, rctx context.Context, auth string) Result {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // url.Error quotes the URL, which may hold a query key
@@ -543,21 +627,46 @@ func (c *httpCore) networkResult(err error, parent context.Context, auth string)
 	// A cancelled export says nothing about the network, even if the
 	// cancellation cut a dial short.
 	offline := parent.Err() == nil && isOffline(err)
+	ctxErr := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 	var what string
 	switch {
+	case parent.Err() != nil && errors.Is(parent.Err(), context.DeadlineExceeded):
+		what = fmt.Sprintf("%s did not answer in time (%v)", c.display, context.Cause(parent))
 	case parent.Err() != nil:
-		what = "the export was cancelled before " + c.display + " answered"
+		what = fmt.Sprintf("the export to %s was cancelled (%v)", c.display, context.Cause(parent))
 	case offline:
 		what = "could not reach " + c.display
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		what = fmt.Sprintf("%s did not answer within %v", c.display, c.timeout)
+	case isTLSError(err):
+		what = "the TLS handshake with " + c.display + " failed (check the receiver's certificate, " +
+			"the CA the client trusts, and the scheme: https:// only for a TLS receiver)"
+	case rctx.Err() != nil:
+		what = fmt.Sprintf("%s did not answer in time (%v)", c.display, context.Cause(rctx))
+	case isTimeout(err):
+		what = c.display + " did not answer in time"
 	default:
 		what = "the request to " + c.display + " failed"
 	}
-	return Result{Outcome: ExportRetryable, Offline: offline, Err: &scrubbedError{
-		msg: "slogotlp: " + what + ": " + c.scrub(err.Error(), auth) + ": the batch is kept and sent again",
-		err: err,
-	}}
+	msg := "slogotlp: " + what
+	if !ctxErr || (parent.Err() == nil && rctx.Err() == nil) {
+		msg += ": " + c.scrub(err.Error(), auth)
+	}
+	return Result{Outcome: ExportRetryable, Offline: offline, Err: &scrubbedError{msg: msg, err: err}}
+}
+
+// isTLSError reports a failed TLS handshake: an untrusted or mismatched
+// certificate, an alert from the server, or a server that does not speak
+// TLS at all.
+func isTLSError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		header   tls.RecordHeaderError
+		alert    tls.AlertError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &header) || errors.As(err, &alert)
 }
 
 func isOffline(err error) bool {

@@ -334,8 +334,8 @@ func TestCancelledDialIsNotOffline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dialErr := &net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled}
-	res := c.networkResult(dialErr, ctx, "")
+	res := c.networkResult(dialErr, ctx, ctx, "")
 	assert.False(t, res.Offline)
-	assert.Contains(t, res.Err.Error(), "the export was cancelled")
-	assert.True(t, c.networkResult(dialErr, context.Background(), "").Offline)
+	assert.Contains(t, res.Err.Error(), "the export to http://127.0.0.1:1/v1/logs was cancelled (context canceled)")
+	assert.True(t, c.networkResult(dialErr, context.Background(), context.Background(), "").Offline)
 }

@@ -36,22 +36,38 @@ type HandlerOptions struct {
 	// exported at once. Default: 256.
 	BatchSize int
 
+	// ConcurrentExports is how many export requests may be in flight at
+	// once. Records of one request arrive in the order they were logged;
+	// with more than one, requests may complete out of order, so a receiver
+	// can store a later batch before an earlier one (each record keeps its
+	// own timestamp). While a request is being retried no other starts, so
+	// a failing receiver is not hammered. Default: 1.
+	ConcurrentExports int
+
 	// FlushInterval is how often queued records are exported when nothing
 	// else triggers an export. Default: 30s.
 	FlushInterval time.Duration
 
-	// MaxQueueSize is the most records waiting for export; past it the
-	// overflow policy drops the oldest TRACE/DEBUG record, then the oldest
-	// INFO/WARN, and only when nothing else is queued the oldest
-	// ERROR/FATAL. Default: 1024.
+	// MaxQueueSize is the most records waiting for export; what happens
+	// past it is the Overflow policy's choice. Default: 1024.
 	MaxQueueSize int
 
 	// MaxQueueBytes bounds the memory queued records hold, counted by the
-	// capacity of their buffers; the same overflow policy applies. Together
+	// capacity of their buffers; the same Overflow policy applies. Together
 	// with MaxQueueSize it is the hard bound on memory when the queue is full
-	// of ERRORs; the batch in flight (at most BatchSize records and
-	// MaxPayloadBytes) comes on top. Default: 16 MiB.
+	// of ERRORs; the batches in flight (ConcurrentExports of at most
+	// BatchSize records and MaxPayloadBytes each) come on top. Default: 16 MiB.
 	MaxQueueBytes int
+
+	// Overflow is what Handle does when the queue is full: OverflowDrop
+	// (the default) drops the oldest record of the lowest severity queued
+	// and never waits; OverflowBlock waits up to BlockTimeout for room, so
+	// that a slow receiver slows the program instead of losing records.
+	Overflow Overflow
+
+	// BlockTimeout bounds one Handle call's wait for room under
+	// OverflowBlock. Default: 5s.
+	BlockTimeout time.Duration
 
 	// MaxPayloadBytes is the largest payload sent in one request: a batch
 	// whose JSON would be larger is split, and a record that alone is larger
@@ -63,8 +79,18 @@ type HandlerOptions struct {
 	// send. Default: 64 KiB. Negative: no limit.
 	MaxValueLen int
 
-	// ExportTimeout bounds one call to the exporter. Default: 30s.
+	// ExportTimeout bounds one export request, from sending to reading the
+	// answer; it is the only per-request timeout (HTTPExporterOptions.Timeout
+	// is unset by default). NewFromEnv sets it from
+	// OTEL_BLRP_EXPORT_TIMEOUT and OTEL_EXPORTER_OTLP_(LOGS_)TIMEOUT, the
+	// shorter of those set winning as in the official SDK, where each bounds
+	// its own level; a value set here wins over both. Default: 30s.
 	ExportTimeout time.Duration
+
+	// ShutdownTimeout bounds Shutdown when its context has no deadline (as
+	// with context.Background()), so a program always exits: what is still
+	// queued then is counted as dropped. Default: 10s.
+	ShutdownTimeout time.Duration
 
 	// InitialBackoff and MaxBackoff shape the retry delays: InitialBackoff
 	// doubled per attempt up to MaxBackoff, each ±20% jitter. A receiver's
@@ -73,14 +99,23 @@ type HandlerOptions struct {
 
 	// MaxRetryTime is how long a batch is retried before it is dropped and
 	// counted. It does not apply while the receiver is offline (unreachable):
-	// then the handler probes with backoff until it answers or Shutdown's
-	// context ends. Default: 2m.
+	// then the handler probes with backoff until it answers or Shutdown
+	// begins; Shutdown makes no attempt at an unreachable receiver and does
+	// not wait past its deadline for a retry. Default: 2m.
 	MaxRetryTime time.Duration
 
-	// OnError receives export errors: fatal errors, rejected records, retries
-	// given up. It is called from the export goroutine and must not block for
-	// long; it must not log through this handler. Errors never contain
-	// credentials. Default: nil, errors are only counted in Stats.
+	// OnError hears every export failure, each as one error that says what
+	// happened and what to do: the receiver unreachable or failing (once
+	// when it starts, once when it works again), records dropped after
+	// retries, refused (a 4xx, a redirect that would lose the body), partly
+	// rejected, too large or dropped for lack of queue room, a fatal error
+	// that stops export, and at Shutdown the DeliveryError if records were
+	// lost. Each kind is reported at most once a minute, the next report
+	// saying how many were held back, so an outage is a few calls.
+	// Calls come one at a time from the handler's own goroutines; OnError
+	// may log through the handler (those records are never waited for) but
+	// should return soon. Errors never contain credentials. Default: one
+	// line per report on os.Stderr.
 	OnError func(error) `json:"-"`
 
 	// StackTraces adds exception.stacktrace, captured where the record was
@@ -95,7 +130,9 @@ type HandlerOptions struct {
 
 	// DropReportInterval is how often the handler logs a WARN record of its
 	// own counting the records dropped since the last report, if any were,
-	// so drop rates show in the backend. Default: 1m. Negative: never.
+	// so drop rates show in the backend; Shutdown sends a last one. A report
+	// that is itself lost is counted, and its counts go into the next one
+	// (or into Shutdown's DeliveryError). Default: 1m. Negative: never.
 	DropReportInterval time.Duration
 }
 
@@ -119,16 +156,21 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 		}
 	}
 	setDefault(&c.BatchSize, 256)
+	setDefault(&c.ConcurrentExports, 1)
 	setDefault(&c.FlushInterval, 30*time.Second)
 	setDefault(&c.MaxQueueSize, 1024)
 	setDefault(&c.MaxQueueBytes, 16<<20)
+	setDefault(&c.BlockTimeout, 5*time.Second)
 	setDefault(&c.MaxPayloadBytes, 1<<20)
 	setDefault(&c.MaxValueLen, 64<<10)
 	setDefault(&c.ExportTimeout, 30*time.Second)
+	setDefault(&c.ShutdownTimeout, 10*time.Second)
 	setDefault(&c.InitialBackoff, time.Second)
 	setDefault(&c.MaxBackoff, 32*time.Second)
 	setDefault(&c.MaxRetryTime, 2*time.Minute)
-	setDefault(&c.DropReportInterval, time.Minute)
+	if c.DropReportInterval == 0 { // negative: never
+		c.DropReportInterval = time.Minute
+	}
 	c.BatchSize = min(c.BatchSize, c.MaxQueueSize)
 	return &c
 }
@@ -219,9 +261,10 @@ func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handle
 	fr := newFraming(wireFormatOf(exp), encodeResource(&c.enc, o.Resource))
 	c.b = newBatcher(exp, o, fr, c.scopes)
 	c.maxRecord = fr.maxRecord(o.MaxPayloadBytes)
+	c.b.maxRecord = c.maxRecord
 	h := &Handler{c: c, scope: root, groups: []groupFrame{{shadow: -1}}}
 	if o.DropReportInterval > 0 {
-		c.b.report = h.reportDrops
+		c.b.newReport = h.dropReport
 	}
 	if hook != nil {
 		hook(c.b)
@@ -239,12 +282,18 @@ func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
 // SetEnabled switches export on or off at run time, e.g. from a config
 // toggle. While off, Enabled reports false, so loggers skip building records
 // at all; records that reach Handle anyway are counted as dropped.
-func (h *Handler) SetEnabled(on bool) { h.c.b.paused.Store(!on) }
+func (h *Handler) SetEnabled(on bool) {
+	h.c.b.paused.Store(!on)
+	if !on {
+		h.c.b.wakeWaiters() // Handle never waits for room while off
+	}
+}
 
 // Handle encodes r and queues it for export. It returns an error only when r
 // was not accepted (see ErrShutdown, ErrExportFailed, ErrPaused, ErrQueueFull,
 // ErrTooLarge); every such record is counted in Stats. Export errors never
-// come back here: they go to OnError.
+// come back here: they go to OnError. It waits only under OverflowBlock,
+// for room in a full queue, at most BlockTimeout.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	b := h.c.b
 	if b.closed.Load() || b.disabled.Load() || b.paused.Load() {
@@ -321,23 +370,34 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// Flush exports every record queued at the call and returns when that is
-// done or ctx ends.
+// Flush exports every record queued at the call and returns when each has
+// been delivered or dropped, or when ctx ends.
 func (h *Handler) Flush(ctx context.Context) error { return h.c.b.flush(ctx) }
 
 // Shutdown stops accepting records, exports everything queued (retrying as
-// needed) until ctx ends, shuts the exporter down and returns. Records still
-// queued when ctx ends are counted as dropped. It is safe to call more than
-// once and from any handler derived from the same NewHandler call; no
+// needed), shuts the exporter down and returns. It returns by ctx's
+// deadline, or within ShutdownTimeout (default 10s) if ctx has none, even
+// when the receiver never answers or asks to be retried later
+// (Retry-After); it makes no attempt at a receiver found unreachable.
+// Records still queued then are counted as dropped.
+//
+// It returns nil if every record handled was delivered, and otherwise a
+// *DeliveryError naming how many were lost, why, and the last failure,
+// e.g. "slogotlp: 3 of 3 records dropped (shutdown 3): could not reach
+// https://...: connection refused" (OnError hears it too). Records dropped
+// while export was switched off with SetEnabled(false) do not count.
+//
+// It is safe to call more than once (every call returns the first one's
+// result) and from any handler derived from the same NewHandler call; no
 // goroutine of the handler outlives it.
 func (h *Handler) Shutdown(ctx context.Context) error { return h.c.b.shutdown(ctx) }
 
 // Stats returns a consistent snapshot of the handler's counters.
 func (h *Handler) Stats() Stats { return h.c.b.stats() }
 
-// reportDrops logs the drops since the last report as a WARN record of the
-// handler's own, so drop rates show in the backend next to the logs.
-func (h *Handler) reportDrops(d DropCounts) {
+// dropReport encodes the drops since the last report as a WARN record of
+// the handler's own, so drop rates show in the backend next to the logs.
+func (h *Handler) dropReport(d DropCounts) entry {
 	r := slog.NewRecord(time.Now(), slog.LevelWarn, "slogotlp: log records dropped", 0)
 	r.AddAttrs(slog.Uint64("otel.logs.dropped_count", d.Total()))
 	for i := range numDropReasons {
@@ -345,5 +405,7 @@ func (h *Handler) reportDrops(d DropCounts) {
 			r.AddAttrs(slog.Uint64("otel.logs.dropped."+i.String(), n))
 		}
 	}
-	_ = h.Handle(context.Background(), r)
+	bp := getBuffer()
+	*bp = h.appendRecord((*bp)[:0], context.Background(), r, time.Now())
+	return entry{buf: bp, scope: h.scope, class: classOf(r.Level)}
 }

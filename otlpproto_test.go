@@ -107,7 +107,10 @@ func TestHTTPExporterProtobuf(t *testing.T) {
 	slog.New(h).Info("two", "k", 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	require.NoError(t, h.Shutdown(ctx))
+	err = h.Shutdown(ctx)
+	var de *DeliveryError
+	require.ErrorAs(t, err, &de)
+	assert.Contains(t, err.Error(), "rejected 1 of 2 records (timestamp too old)")
 
 	reqs := rc.all()
 	require.NotEmpty(t, reqs)

@@ -1,6 +1,12 @@
 package slogotlp
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
 
 // Errors Handle returns when it does not accept a record. Each such record is
 // counted in Stats, so callers may ignore them; slogmulti.Failover uses them
@@ -114,6 +120,9 @@ type Stats struct {
 	// Offline reports that the receiver could not be reached at the last
 	// attempt; the handler probes with backoff until it answers.
 	Offline bool
+	// Failing reports that the last attempt failed in another way that is
+	// retried (a timeout, a TLS failure, a 429 or 5xx answer).
+	Failing bool
 	// Fatal reports that a fatal export error switched export off for good
 	// (see OnError).
 	Fatal bool
@@ -131,7 +140,185 @@ func (b *batcher) stats() Stats {
 	defer b.mu.Unlock()
 	s := b.st
 	s.Queued = uint64(b.queued + b.inflight)
+	s.Offline = b.health == healthOffline
+	s.Failing = b.health == healthFailing
 	s.Fatal = b.disabled.Load()
 	s.Paused = b.paused.Load()
 	return s
 }
+
+// DeliveryError is the error Shutdown returns when records were lost over
+// the handler's life: how many, why, and the last failure that lost some.
+// Records dropped while export was switched off with SetEnabled(false) do
+// not count: that was asked for. It wraps Cause and, when Shutdown's
+// context ended before the queue drained, the context's error.
+type DeliveryError struct {
+	// Handled and Dropped are the handler's counts when Shutdown finished.
+	Handled uint64
+	Dropped DropCounts
+	// Cause is the last export failure that dropped records, or nil when
+	// only the queue overflowed.
+	Cause  error
+	ctxErr error
+}
+
+// Error says how many records were lost, by reason, and the last cause, e.g.
+// "slogotlp: 3 of 3 records dropped (shutdown 3): could not reach
+// https://...: connection refused".
+func (e *DeliveryError) Error() string {
+	var sb strings.Builder
+	lost := e.Dropped.Total() - e.Dropped.Paused
+	fmt.Fprintf(&sb, "slogotlp: %d of %d records dropped (", lost, e.Handled)
+	sep := ""
+	for r := range numDropReasons {
+		if n := *e.Dropped.count(r); n > 0 && r != dropPaused {
+			fmt.Fprintf(&sb, "%s%s %d", sep, r, n)
+			sep = ", "
+		}
+	}
+	sb.WriteString("): ")
+	switch {
+	case e.Cause != nil:
+		sb.WriteString(causeText(e.Cause))
+	case e.ctxErr != nil:
+		sb.WriteString("the queue was not drained when Shutdown's context ended: " + e.ctxErr.Error())
+	case e.Dropped.QueueFull > 0:
+		sb.WriteString("the queue was full: logging outpaced export (raise MaxQueueSize/MaxQueueBytes, or use OverflowBlock)")
+	case e.Dropped.TooLarge > 0:
+		sb.WriteString("records larger than MaxPayloadBytes")
+	default:
+		sb.WriteString("records logged after Shutdown")
+	}
+	return sb.String()
+}
+
+// Unwrap returns the cause and the context's error, when there are.
+func (e *DeliveryError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Cause, e.ctxErr} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// causeText is err's message without the "slogotlp: " prefix, for an error
+// that quotes it after its own.
+func causeText(err error) string {
+	if err == nil {
+		return "no detail given"
+	}
+	return strings.TrimPrefix(err.Error(), "slogotlp: ")
+}
+
+// health is what the last export attempt said of the receiver.
+type health uint8
+
+const (
+	healthOK      health = iota
+	healthOffline        // not reached at all
+	healthFailing        // reached, or not known to be unreachable, but failing
+)
+
+// failKind groups the errors OnError hears, for rate limiting: each kind is
+// reported at most once per errorReportInterval, and the next report of the
+// kind says how many were held back.
+type failKind uint8
+
+const (
+	failDown      failKind = iota // the receiver became unreachable or started failing
+	failUp                        // it answers again
+	failGaveUp                    // a batch dropped after MaxRetryTime
+	failRejected                  // a batch refused (4xx, an unfollowed redirect)
+	failPartial                   // a partial success
+	failTooLarge                  // a record too large to send
+	failQueueFull                 // records dropped for lack of room
+	failFatal                     // export stopped for good
+	failShutdown                  // the exporter's Shutdown failed; records lost at Shutdown
+	numFailKinds
+)
+
+// errorReportInterval is the least time between two OnError calls of one
+// kind, so that an outage is a few calls, not one per batch.
+const errorReportInterval = time.Minute
+
+// notifier holds OnError and its rate limits.
+type notifier struct {
+	onError func(error)
+	last    [numFailKinds]time.Time
+	held    [numFailKinds]int // reports held back since the last one
+	// down is set while an outage that OnError heard of lasts, so that
+	// recovery is reported exactly when the outage was.
+	down bool
+}
+
+// stderrReporter is the OnError of a handler that has none: one line on w
+// per report, so that a person sees failures without any setup.
+func stderrReporter(w io.Writer) func(error) {
+	return func(err error) {
+		msg := strings.NewReplacer("\n", " ", "\r", " ").Replace(err.Error())
+		_, _ = io.WriteString(w, msg+"\n")
+	}
+}
+
+// readyToNotify reports whether a report of kind k would reach OnError now.
+func (b *batcher) readyToNotify(k failKind) bool {
+	b.nmu.Lock()
+	defer b.nmu.Unlock()
+	last := b.notes.last[k]
+	return last.IsZero() || b.now().Sub(last) >= errorReportInterval
+}
+
+// notify passes err to OnError unless a report of the same kind went out
+// less than errorReportInterval ago; it reports whether it did. Calls are
+// serialised, and a panicking OnError is contained. It must not be called
+// with b.mu held: OnError may log through the handler.
+func (b *batcher) notify(k failKind, err error) bool {
+	b.nmu.Lock()
+	n := &b.notes
+	now := b.now()
+	switch {
+	case k == failUp && !n.down:
+		b.nmu.Unlock()
+		return false // the outage was never reported: neither is its end
+	case k != failUp && k != failShutdown && !n.last[k].IsZero() && now.Sub(n.last[k]) < errorReportInterval:
+		n.held[k]++
+		b.nmu.Unlock()
+		return false
+	}
+	if held := n.held[k]; held > 0 {
+		err = &heldBackError{err: err, held: held, since: errorReportInterval}
+	}
+	n.last[k], n.held[k] = now, 0
+	switch k {
+	case failDown:
+		n.down = true
+	case failUp:
+		n.down = false
+	}
+	// Holding nmu during the call serialises OnError: it is never called
+	// concurrently, and reports reach it in order.
+	defer b.nmu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			_, _ = fmt.Fprintf(b.errOut, "slogotlp: OnError panicked: %v (reporting: %v)\n", r, err)
+		}
+	}()
+	n.onError(err)
+	return true
+}
+
+// heldBackError is a report that stands for others of its kind that were
+// held back by the rate limit.
+type heldBackError struct {
+	err   error
+	held  int
+	since time.Duration
+}
+
+func (e *heldBackError) Error() string {
+	return fmt.Sprintf("%s (and %d more like it within %v)", e.err.Error(), e.held, e.since)
+}
+
+func (e *heldBackError) Unwrap() error { return e.err }
