@@ -25,46 +25,92 @@ import (
 )
 
 // childEnv marks the re-executed test binary as the child of
-// TestSIGTERMDeliversRecords.
-const childEnv = "SLOGOTLP_TEST_SIGTERM_CHILD"
+// TestSignalDeliversRecords; its value says whether the child watches the
+// context NotifyShutdown returns.
+const childEnv = "SLOGOTLP_TEST_SIGNAL_CHILD"
 
 const childRecords = 200
 
-// TestSIGTERMDeliversRecords runs a program (this test binary, re-executed)
-// that configures itself from the environment, logs, and blocks until
-// SIGTERM; the records it logged must all reach the receiver, delivered by
-// NotifyShutdown's flush on the way out.
-func TestSIGTERMDeliversRecords(t *testing.T) {
+// TestSignalDeliversRecords runs a program (this test binary, re-executed)
+// that configures itself from the environment, logs, and then either waits
+// for NotifyShutdown's context to end or ignores it and serves forever, as
+// an http.ListenAndServe service does. On the first signal every record it
+// logged must reach the receiver, and the program must end: by returning
+// from main (it watched the context) or with the conventional status
+// 128+signal (it did not).
+func TestSignalDeliversRecords(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGTERM on Windows")
 	}
-	rc := &receiver{}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		mode   string
+		sig    syscall.Signal
+		status int
+	}{
+		{"watches the context, SIGTERM", "watch", syscall.SIGTERM, 0},
+		{"ignores the context, SIGTERM", "ignore", syscall.SIGTERM, 128 + int(syscall.SIGTERM)},
+		{"ignores the context, SIGINT", "ignore", syscall.SIGINT, 128 + int(syscall.SIGINT)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := &receiver{}
+			srv := httptest.NewServer(rc)
+			defer srv.Close()
+			cmd, stderr := startChild(t, tc.mode, srv.URL)
+			assert.Zero(t, rc.count(), "nothing may be exported before the signal, or the test proves nothing")
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGTERMChild$", "-test.count=1")
+			require.NoError(t, cmd.Process.Signal(tc.sig))
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-exited:
+			case <-time.After(time.Minute): // a bound against hanging, far above the run's few milliseconds
+				t.Fatalf("the child still runs a minute after the signal: it was swallowed; stderr: %s", stderr.String())
+			}
+			if tc.status == 0 {
+				require.NoError(t, err, "child failed: %s", stderr.String())
+			} else {
+				var ee *exec.ExitError
+				require.ErrorAs(t, err, &ee, "the child must exit on the first signal: %s", stderr.String())
+				assert.Equal(t, tc.status, ee.ExitCode(), "stderr: %s", stderr.String())
+			}
+			assert.NotContains(t, stderr.String(), "dropped", "nothing is lost")
+
+			msgs, _ := rc.got()
+			require.Len(t, msgs, childRecords)
+			for i, m := range msgs {
+				assert.Equal(t, fmt.Sprintf("record %d", i), m)
+			}
+		})
+	}
+}
+
+// startChild starts TestSignalChild in mode, logging to url, and returns
+// once it has logged its records.
+func startChild(t *testing.T, mode, url string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalChild$", "-test.count=1")
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(allEnv, k)
 	})
-	cmd.Env = append(env, childEnv+"=1",
-		EnvLogsEndpoint+"="+srv.URL+"/v1/logs",
+	cmd.Env = append(env, childEnv+"="+mode,
+		EnvLogsEndpoint+"="+url+"/v1/logs",
 		EnvScheduleDelay+"=600000", // nothing leaves before the signal
-		EnvServiceName+"=sigterm-child")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+		EnvServiceName+"=signal-child")
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill() }() // a no-op once it has exited
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // a no-op once it has exited
 
 	ready := make(chan bool, 1)
-	var out strings.Builder
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		found := false
 		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n")
 			if sc.Text() == "ready" && !found {
 				found = true
 				ready <- true
@@ -80,33 +126,40 @@ func TestSIGTERMDeliversRecords(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("child did not get ready: %s", stderr.String())
 	}
-	assert.Zero(t, rc.count(), "nothing may be exported before the signal, or the test proves nothing")
-
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	err = cmd.Wait()
-	require.NoError(t, err, "child failed: stdout %s stderr %s", out.String(), stderr.String())
-
-	msgs, _ := rc.got()
-	require.Len(t, msgs, childRecords)
-	for i, m := range msgs {
-		assert.Equal(t, fmt.Sprintf("record %d", i), m)
-	}
+	return cmd, stderr
 }
 
-// TestSIGTERMChild is the program TestSIGTERMDeliversRecords runs.
-func TestSIGTERMChild(t *testing.T) {
-	if os.Getenv(childEnv) != "1" {
-		t.Skip("the child of TestSIGTERMDeliversRecords")
+// TestSignalChild is the program TestSignalDeliversRecords runs.
+func TestSignalChild(t *testing.T) {
+	mode := os.Getenv(childEnv)
+	if mode == "" {
+		t.Skip("the child of TestSignalDeliversRecords")
 	}
 	h, err := NewFromEnv(nil)
 	require.NoError(t, err)
 	ctx, shutdown := h.NotifyShutdown(10 * time.Second)
+	defer shutdown()
 	logger := slog.New(h)
 	for i := range childRecords {
 		logger.Info(fmt.Sprintf("record %d", i), "i", i)
 	}
+	var done <-chan struct{}
+	if mode == "watch" {
+		done = ctx.Done() // watching from before the signal can come
+	}
 	fmt.Println("ready")
-	<-ctx.Done()
+	if mode == "ignore" {
+		// Serve until killed, never looking at ctx, as a service built on
+		// http.ListenAndServe does.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		for {
+			c, err := ln.Accept()
+			require.NoError(t, err)
+			_ = c.Close()
+		}
+	}
+	<-done
 	require.NoError(t, shutdown())
 	st := h.Stats()
 	require.Equal(t, uint64(childRecords), st.Exported, "%+v", st)
