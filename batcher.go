@@ -140,6 +140,15 @@ func (b *batcher) abortNow(cause error) {
 	})
 }
 
+func (b *batcher) aborted() bool {
+	select {
+	case <-b.abort:
+		return true
+	default:
+		return false
+	}
+}
+
 func (b *batcher) stoppingNow() bool {
 	select {
 	case <-b.stopping:
@@ -464,6 +473,7 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 	s.payload, s.ids = b.framing.build(s.payload, es, records, b.scopes.snapshot(), s.ids)
 	start := b.now()
 	retrying := false
+	var failed error // the last failure before this attempt
 	defer func() {
 		if retrying {
 			b.mu.Lock()
@@ -527,9 +537,16 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 				d = res.RetryAfter
 			}
 			if !b.wait(d, res.Offline) {
-				b.drop(es, dropShutdown, orUnknown(res.Err))
+				cause := orUnknown(res.Err)
+				if b.aborted() && failed != nil {
+					// Shutdown's deadline cut this attempt short: the failure
+					// before it says more.
+					cause = failed
+				}
+				b.drop(es, dropShutdown, cause)
 				return false
 			}
+			failed = res.Err
 		default: // Fatal, or an outcome this version does not know.
 			b.disable(res.Err)
 			b.drop(es, dropFatal, nil)

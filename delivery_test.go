@@ -121,6 +121,81 @@ func TestDropReport(t *testing.T) {
 	assert.Equal(t, uint64(2), h.Stats().Dropped.QueueFull)
 }
 
+// reports returns the drop reports among the captured records.
+func reports(t *testing.T, exp *captureExporter) []map[string]any {
+	var out []map[string]any
+	for _, r := range exp.records(t) {
+		if r["body"].(map[string]any)["stringValue"] == "slogotlp: log records dropped" {
+			out = append(out, attrMap(r["attributes"]))
+		}
+	}
+	return out
+}
+
+// TestDropReportNeverLostSilently: a report that is itself dropped is
+// counted, and its counts go into the next report.
+func TestDropReportNeverLostSilently(t *testing.T) {
+	h, exp, _ := newScripted(t, &HandlerOptions{DropReportInterval: time.Hour, OnError: func(error) {}},
+		Result{Outcome: ExportRejected}, // the two records
+		Result{Outcome: ExportRejected}, // the first report
+	)
+	b := h.c.b
+	l := slog.New(h)
+	l.Info("a")
+	l.Error("b")
+	flush(t, h)
+	require.Equal(t, uint64(2), h.Stats().Dropped.Rejected)
+
+	b.queueDropReport()
+	b.queueDropReport() // one report at a time: this one waits for the first's fate
+	flush(t, h)
+	assert.Equal(t, uint64(3), h.Stats().Dropped.Rejected, "the first report was refused, and counted")
+	assert.Empty(t, reports(t, &exp.captureExporter))
+
+	b.queueDropReport()
+	flush(t, h)
+	got := reports(t, &exp.captureExporter)
+	require.Len(t, got, 1)
+	assert.Equal(t, "3", got[0]["otel.logs.dropped_count"], "the lost report's drops and its own")
+	assert.Equal(t, "3", got[0]["otel.logs.dropped.rejected"])
+
+	b.queueDropReport()
+	flush(t, h)
+	assert.Len(t, reports(t, &exp.captureExporter), 1, "nothing new to report")
+}
+
+// TestDropReportAtShutdown: drops of the last moments are reported by
+// Shutdown's last report.
+func TestDropReportAtShutdown(t *testing.T) {
+	exp := &scriptExporter{}
+	exp.next = []Result{{Outcome: ExportRejected}}
+	h := NewHandler(exp, &HandlerOptions{DropReportInterval: time.Hour, OnError: func(error) {}})
+	slog.New(h).Error("refused")
+	flush(t, h)
+	var de *DeliveryError
+	require.ErrorAs(t, h.Shutdown(context.Background()), &de)
+	got := reports(t, &exp.captureExporter)
+	require.Len(t, got, 1)
+	assert.Equal(t, "1", got[0]["otel.logs.dropped.rejected"])
+	checkStats(t, h.Stats())
+}
+
+// TestDropReportNegativeIsNever: DropReportInterval < 0 means no report,
+// not the default.
+func TestDropReportNegativeIsNever(t *testing.T) {
+	assert.Equal(t, -time.Second, (&HandlerOptions{DropReportInterval: -time.Second}).withDefaults().DropReportInterval)
+	assert.Equal(t, time.Minute, (&HandlerOptions{}).withDefaults().DropReportInterval)
+	exp := &scriptExporter{}
+	exp.next = []Result{{Outcome: ExportRejected}}
+	h := NewHandler(exp, &HandlerOptions{DropReportInterval: -1, OnError: func(error) {}})
+	assert.Nil(t, h.c.b.newReport)
+	slog.New(h).Error("refused")
+	flush(t, h)
+	_ = h.Shutdown(context.Background())
+	assert.Empty(t, reports(t, &exp.captureExporter))
+	assert.Equal(t, uint64(1), h.Stats().Handled, "no report record either")
+}
+
 // TestNoPIIReachesThePayload runs a realistic record through
 // slogmulti.Pipe(redact, sample) into the handler and checks the payload.
 func TestNoPIIReachesThePayload(t *testing.T) {

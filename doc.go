@@ -3,26 +3,32 @@
 // Collector, Grafana, Honeycomb), as OTLP JSON.
 //
 // Records are encoded once, on the caller's goroutine, into pooled buffers
-// and queued in memory; one background goroutine per handler batches them,
-// exports them through an [Exporter], retries with backoff and counts every
-// record it could not deliver (see [Handler.Stats]). Logging never waits on
-// the network.
+// and queued in memory; background goroutines of the handler batch them,
+// export them through an [Exporter], retry with backoff, tell OnError (by
+// default stderr) of every failure, and count every record they could not
+// deliver (see [Handler.Stats]). Logging never waits on the network, unless
+// asked to wait for room in a full queue ([OverflowBlock]).
 //
 // # Entry points
 //
 // A service usually starts with [NewFromEnv], which builds the handler from a
 // [Config] and the environment (LOGFIRE_TOKEN, the standard
 // OTEL_EXPORTER_OTLP_* variables), and with [Handler.NotifyShutdown], which
-// flushes what is queued when the program ends or is stopped:
+// flushes what is queued when the program ends or is stopped. This is all a
+// command-line tool or a service writes:
 //
 //	h, err := slogotlp.NewFromEnv(&slogotlp.Config{ServiceName: "checkout"})
 //	if err != nil {
 //		log.Fatal(err) // names the bad variable
 //	}
 //	ctx, shutdown := h.NotifyShutdown(5 * time.Second)
-//	defer shutdown()
+//	defer shutdown() // delivers what is queued within 5s; says on stderr what was lost
 //	slog.SetDefault(slog.New(h))
-//	run(ctx) // the program's work
+//	run(ctx) // the program's work; ctx ends on SIGINT/SIGTERM
+//
+// The deferred shutdown returns within its 5 seconds whatever the network
+// does (it does not wait at all for a receiver it cannot reach), and a
+// program whose run never looks at ctx still exits on the first signal.
 //
 // The other entry points:
 //
@@ -96,10 +102,18 @@
 //
 // # Delivery
 //
-// See [HandlerOptions] for batching (BatchSize, FlushInterval), the bounded
-// queue and its overflow policy (TRACE/DEBUG go first, then INFO/WARN; ERROR
-// and FATAL only when nothing else is queued), retries (exponential backoff
-// with jitter, Retry-After honoured, MaxRetryTime), payload splitting
-// (MaxPayloadBytes) and the offline state. [Handler.Stats] always adds up:
-// Handled == Exported + Dropped.Total() + Queued.
+// See [HandlerOptions] for batching (BatchSize, FlushInterval,
+// ConcurrentExports), the bounded queue and its [Overflow] policy (by
+// default TRACE/DEBUG go first, then INFO/WARN, ERROR and FATAL only when
+// nothing else is queued; or Handle waits up to BlockTimeout for room),
+// retries (exponential backoff with jitter, Retry-After honoured,
+// MaxRetryTime), the one per-request timeout (ExportTimeout), payload
+// splitting (MaxPayloadBytes) and the offline state.
+//
+// A record counts as exported only when the receiver answered 2xx to the
+// POST that carried it: redirects that would drop the body (301, 302, 303)
+// are failures, never deliveries (see [HTTPExporter]). Every failure reaches
+// OnError, rate-limited to a few calls per outage, and [Handler.Shutdown]
+// returns a [DeliveryError] naming what was lost and why. [Handler.Stats]
+// always adds up: Handled == Exported + Dropped.Total() + Queued.
 package slogotlp

@@ -8,8 +8,11 @@ import (
 // An Exporter carries encoded OTLP payloads to a receiver.
 //
 // Exporters own transport only: the handler's batcher decides what goes in a
-// payload, when to send it and whether to retry. The batcher calls Export and
-// Shutdown from a single goroutine, never concurrently.
+// payload, when to send it and whether to retry. Export is called from up to
+// HandlerOptions.ConcurrentExports goroutines at once (one by default), so an
+// exporter used with more must be safe for concurrent use, as the exporters
+// of this package are. Shutdown is called once, after every Export has
+// returned.
 //
 // Payloads are OTLP/JSON unless the exporter also has a method
 //
@@ -19,8 +22,9 @@ import (
 type Exporter interface {
 	// Export sends one payload: a complete ExportLogsServiceRequest
 	// ({"resourceLogs":[...]} in JSON) holding records log records. The
-	// payload is only valid during the call. ctx carries the export
-	// timeout.
+	// payload is only valid during the call. ctx's deadline is the export
+	// timeout (HandlerOptions.ExportTimeout); ctx is also cancelled when
+	// Shutdown's deadline passes. Export must return soon after ctx ends.
 	Export(ctx context.Context, payload []byte, records int) Result
 
 	// Shutdown releases the exporter's resources. Export is not called after it.
@@ -34,8 +38,9 @@ const (
 	// ExportSuccess: the receiver took the payload (see Result.Rejected for a
 	// partial success).
 	ExportSuccess Outcome = iota
-	// ExportRetryable: a transient failure (429, 5xx, a network error); the batcher
-	// sends the same payload again after a backoff.
+	// ExportRetryable: a transient failure (429, 5xx, a network error, a
+	// timeout, a failed TLS handshake); the batcher sends the same payload
+	// again after a backoff.
 	ExportRetryable
 	// ExportFatal: the receiver will never take our data (bad credentials); the
 	// handler disables export and reports the error through OnError.
@@ -43,8 +48,9 @@ const (
 	// ExportTooLarge: the receiver refused the payload for its size (HTTP 413); the
 	// batcher splits the batch in halves and sends each again.
 	ExportTooLarge
-	// ExportRejected: the receiver refused this payload (another 4xx); the batch is
-	// dropped and reported, and export stays on.
+	// ExportRejected: the receiver refused this payload (another 4xx, or a
+	// redirect that would lose the body); the batch is dropped and reported,
+	// and export stays on.
 	ExportRejected
 )
 
@@ -77,7 +83,7 @@ type Result struct {
 	// Offline reports that the receiver could not be reached at all
 	// (connection refused, DNS failure, no route), as opposed to answering
 	// with an error. The batcher then probes with backoff instead of retrying
-	// a fixed number of times.
+	// a fixed number of times, and Shutdown does not wait for it.
 	Offline bool
 	// Err describes a failure, or the message of a partial success. It never
 	// contains credentials.

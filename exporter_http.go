@@ -647,7 +647,8 @@ func (c *httpCore) networkResult(err error, parent, rctx context.Context, auth s
 		what = "the request to " + c.display + " failed"
 	}
 	msg := "slogotlp: " + what
-	if !ctxErr || (parent.Err() == nil && rctx.Err() == nil) {
+	ended := parent.Err() != nil || rctx.Err() != nil
+	if !ended || !(ctxErr || errors.Is(err, context.Cause(parent)) || errors.Is(err, context.Cause(rctx))) {
 		msg += ": " + c.scrub(err.Error(), auth)
 	}
 	return Result{Outcome: ExportRetryable, Offline: offline, Err: &scrubbedError{msg: msg, err: err}}

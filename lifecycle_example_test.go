@@ -21,7 +21,7 @@ func Example_startUp() {
 		log.Fatal(err) // names the bad variable
 	}
 	ctx, shutdown := h.NotifyShutdown(5 * time.Second)
-	defer shutdown()
+	defer shutdown() // delivers what is queued within 5s; says on stderr what was lost
 	slog.SetDefault(slog.New(h))
-	run(ctx) // the program's work
+	run(ctx) // the program's work; ctx ends on SIGINT/SIGTERM
 }

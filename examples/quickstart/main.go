@@ -39,13 +39,10 @@ func main() {
 		return
 	}
 	// ctx ends on SIGINT/SIGTERM; shutdown flushes within 5s on the way out,
-	// so the last records reach the receiver.
+	// so the last records reach the receiver, and says on stderr what was
+	// lost, if anything.
 	ctx, shutdown := h.NotifyShutdown(5 * time.Second)
-	defer func() {
-		if err := shutdown(); err != nil {
-			slog.New(slog.NewTextHandler(os.Stderr, nil)).Error("shutdown", "err", err)
-		}
-	}()
+	defer shutdown()
 	run(ctx, slog.New(h))
 }
 
