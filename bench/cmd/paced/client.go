@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/metrics"
+	"runtime/pprof"
 	"time"
 )
 
@@ -65,6 +66,7 @@ type clientConfig struct {
 	rate            int
 	duration, grace time.Duration // pacing window; Shutdown's deadline
 	knobs           knobs
+	cpuProfile      string // a file to write a CPU profile of the run to
 }
 
 // runClient is the client process: it builds the stack, offers the load,
@@ -81,6 +83,16 @@ func runClient(c clientConfig) error {
 		return err
 	}
 	res := clientResult{Stack: c.stack, Rate: c.rate, Duration: c.duration, MaxBacklog: -1}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	pace(st, c.rate, c.duration, &res)
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.grace)
@@ -90,6 +102,7 @@ func runClient(c clientConfig) error {
 		res.ShutdownErr = err.Error()
 	}
 	res.ShutdownTook = time.Since(t0)
+	pprof.StopCPUProfile() // the drain is part of the cost; a no-op without a profile
 	st.finish(&res)
 	res.PeakHeap = max(res.PeakHeap, heapBytes())
 	res.PeakRSSKB = peakRSSKB()

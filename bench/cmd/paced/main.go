@@ -9,6 +9,7 @@
 //	go run ./cmd/paced -search -duration 2s -steps 20000,80000 -need 1   # a quick look
 //	go run ./cmd/paced -rate 60000 -runs 3           # both stacks at one rate, alternating
 //	go run ./cmd/paced -rate 120000 -stacks ours -queue 4096 -batch 512  # try slogotlp settings
+//	go run ./cmd/paced -rate 50000 -stacks ours -cpuprofile /tmp/prof       # where the client's time goes
 //
 // Each run starts two processes of this binary: a receiver that decodes
 // every request as an OpenTelemetry Collector does (gunzip, then the
@@ -25,9 +26,10 @@
 // -search climbs -steps for each stack (runs alternating between stacks),
 // needs -need lossless runs of -need at a rate, and bisects between the
 // last lossless and first lossy rate until they are within -tol. Then the
-// lossless mode: slogotlp with -lossless-knobs (a queue sized for the burst)
-// at twice the official stack's lossless rate, against the official stack
-// at that rate.
+// lossless mode: slogotlp with -lossless-knobs (by default a queue that
+// holds every record of the run) at twice the official stack's lossless
+// rate, against the official stack at its lossless rate. The pacing loop's
+// own CPU cost (the "none" stack) is measured once first.
 //
 // The slogotlp flags (-queue, -batch, -queue-bytes, -flush-interval,
 // -export-timeout, -no-gzip) are defined in ours.go, the only file that
@@ -76,9 +78,10 @@ func run(args []string) error {
 	need := fs.Int("need", 3, "lossless runs needed at a rate (the search stops at the first lossy one)")
 	tol := fs.Float64("tol", 0.10, "the search bisects until the lossy rate is within this fraction of the lossless one")
 	maxBisect := fs.Int("max-bisect", 4, "bisection steps at most per stack")
-	losslessKnobs := fs.String("lossless-knobs", "-queue=262144 -queue-bytes=536870912", "slogotlp knobs of the lossless mode")
+	losslessKnobs := fs.String("lossless-knobs", "auto", "slogotlp knobs of the lossless mode, e.g. \"-queue=65536 -batch=1024\"; auto: a queue that holds every record of the run")
 	losslessRuns := fs.Int("lossless-runs", 3, "runs per stack in the lossless mode (0: skip it)")
 	timeout := fs.Duration("timeout", 40*time.Minute, "the driver exits with an error after this long")
+	cpuProfile := fs.String("cpuprofile", "", "each client writes a CPU profile into this `directory` (stack-rate-run.pprof); internal: a client's profile file")
 
 	var k knobs
 	kfs := addKnobFlags(fs, &k)
@@ -93,7 +96,7 @@ func run(args []string) error {
 	case "receiver":
 		return runReceiver(*deadline)
 	case "client":
-		return runClient(clientConfig{stack: *stackName, url: *endpoint, rate: *rate, duration: *duration, grace: *grace, knobs: k})
+		return runClient(clientConfig{stack: *stackName, url: *endpoint, rate: *rate, duration: *duration, grace: *grace, knobs: k, cpuProfile: *cpuProfile})
 	case "":
 	default:
 		return fmt.Errorf("unknown -role %q", *role)
@@ -104,7 +107,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	d := &driver{self: self, duration: *duration, grace: *grace}
+	d := &driver{self: self, duration: *duration, grace: *grace, profileDir: *cpuProfile}
 	knobArgs := setKnobs(fs, kfs)
 	fmt.Printf("paced: %v per run, Shutdown deadline %v; slogotlp knobs: %s\n\n", *duration, *grace, orDefaults(knobArgs))
 
@@ -116,21 +119,43 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	lk := strings.Fields(*losslessKnobs)
-	if err := new(knobs).parse(lk); err != nil {
-		return fmt.Errorf("-lossless-knobs: %w", err)
+	var lk []string
+	if *losslessKnobs != "auto" {
+		lk = strings.Fields(*losslessKnobs)
+		if err := new(knobs).parse(lk); err != nil {
+			return fmt.Errorf("-lossless-knobs: %w", err)
+		}
 	}
 	ours := newSearcher("slogotlp", "ours", knobArgs, stepRates, *need, *tol, *maxBisect)
 	official := newSearcher("official", "otel", nil, stepRates, *need, *tol, *maxBisect)
 	ss := []*searcher{ours, official}
+	// The pacing loop's own cost, to read the CPU columns against.
+	loop, err := d.run("none", stepRates[0], nil)
+	if err != nil {
+		return err
+	}
 	if err := search(d, ss); err != nil {
 		return err
 	}
 	printSearch(ss)
+	fmt.Printf("\nThe pacing loop alone (no stack) used %.3f CPU seconds per second of run; the client CPU columns include it.\n",
+		derive(loop).clientCPU/loop.Client.LoopTook.Seconds())
 	if *losslessRuns > 0 && official.lo > 0 {
-		return losslessMode(d, 2*official.lo, lk, official.lo, *losslessRuns)
+		rate := 2 * official.lo
+		if lk == nil {
+			lk = burstKnobs(rate, *duration)
+		}
+		return losslessMode(d, rate, lk, official.lo, *losslessRuns)
 	}
 	return nil
+}
+
+// burstKnobs sizes slogotlp's queue for a whole run at rate: every record
+// offered fits, by count and by bytes (2 KiB each, above the pooled buffer
+// a record of about 600 bytes takes), so nothing is dropped for room.
+func burstKnobs(rate int, d time.Duration) []string {
+	n := int(float64(rate) * d.Seconds())
+	return []string{"-queue=" + strconv.Itoa(n), "-queue-bytes=" + strconv.Itoa(n*2048)}
 }
 
 // addKnobFlags defines k's flags in fs and returns them in a flag set of

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type runResult struct {
 type driver struct {
 	self            string // the executable to start as receiver and client
 	duration, grace time.Duration
+	profileDir      string // where clients write CPU profiles, if set
+	runs            int    // runs started so far, to name the profiles
 }
 
 // run offers rate records/s through the named stack, in a client process
@@ -67,6 +70,10 @@ func (d *driver) run(stackName string, rate int, knobArgs []string) (runResult, 
 
 	args := []string{"-role", "client", "-stack", stackName, "-endpoint", strings.TrimSpace(url),
 		"-rate", strconv.Itoa(rate), "-duration", d.duration.String(), "-grace", d.grace.String()}
+	d.runs++
+	if d.profileDir != "" {
+		args = append(args, "-cpuprofile", filepath.Join(d.profileDir, fmt.Sprintf("%s-%d-%d.pprof", stackName, rate, d.runs)))
+	}
 	client := exec.Command(d.self, append(args, knobArgs...)...)
 	client.Env = recv.Env
 	client.Stderr = os.Stderr
