@@ -137,9 +137,10 @@ func run(args []string) error {
 	if err := search(d, ss); err != nil {
 		return err
 	}
-	printSearch(ss)
-	fmt.Printf("\nThe pacing loop alone (no stack) used %.3f CPU seconds per second of run; the client CPU columns include it.\n",
-		derive(loop).clientCPU/loop.Client.LoopTook.Seconds())
+	loopPerS := derive(loop).clientCPU / loop.Client.LoopTook.Seconds()
+	printSearch(ss, loopPerS)
+	fmt.Printf("\nThe pacing loop alone (no stack, process start to exit) used %.3f CPU seconds per second of run; "+
+		"the client CPU columns include it, the net column takes it out.\n", loopPerS)
 	if *losslessRuns > 0 && official.lo > 0 {
 		rate := 2 * official.lo
 		if lk == nil {

@@ -160,9 +160,11 @@ func countLossless(runs []runResult) int {
 }
 
 // printSearch prints the search's answer per stack, then every rate tried.
-func printSearch(ss []*searcher) {
+// loopPerS is the pacing loop's own CPU seconds per second, taken out of
+// the client's CPU in the net column.
+func printSearch(ss []*searcher, loopPerS float64) {
 	fmt.Printf("## Highest rate lossless in %d of %d runs (medians of the runs at that rate)\n\n", ss[0].need, ss[0].need)
-	printHeader("| stack | lossless rate | first lossy rate: median loss |" + strings.TrimPrefix(figuresHeader, "|"))
+	printHeader("| stack | lossless rate | first lossy rate: median loss | client µs/record net of the loop |" + strings.TrimPrefix(figuresHeader, "|"))
 	for _, s := range ss {
 		lossy := "none tried"
 		if s.hi > 0 {
@@ -173,12 +175,17 @@ func printSearch(ss []*searcher) {
 			rate = "≥ " + rate
 		}
 		if s.lo == 0 {
-			fmt.Printf("| %s | < %d | %s |%s\n", s.name, s.hi, lossy, strings.Repeat(" |", strings.Count(figuresHeader, "|")-1))
+			fmt.Printf("| %s | < %d | %s | |%s\n", s.name, s.hi, lossy, strings.Repeat(" |", strings.Count(figuresHeader, "|")-1))
 			continue
 		}
-		fmt.Printf("| %s | %s | %s %s\n", s.name, rate, lossy, figures(s.runs[s.lo]))
+		net := med(s.runs[s.lo], func(r runResult, d derived) float64 {
+			return 1e6 * (d.clientCPU - loopPerS*r.Client.LoopTook.Seconds()) / float64(d.delivered)
+		})
+		fmt.Printf("| %s | %s | %s | %.2f %s\n", s.name, rate, lossy, net, figures(s.runs[s.lo]))
 	}
 
+	fmt.Println("\nmax backlog: slogotlp's Stats().Queued (waiting and in the export under way), sampled every tick;" +
+		" official: offered − exported − drops it reported, an upper bound while drops are not yet reported.")
 	fmt.Printf("\n## Every rate tried (medians)\n\n")
 	printHeader("| stack | rate | lossless runs | median loss |" + strings.TrimPrefix(figuresHeader, "|"))
 	for _, s := range ss {
