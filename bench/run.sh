@@ -4,7 +4,7 @@
 #   BenchmarkHandle, -count=6, compared with benchstat per contender;
 #   cmd/e2e: both stacks, 5 runs each, alternating, gzip off and on;
 #   cmd/paced: each stack's highest lossless paced rate, then the lossless
-#   mode (about 10 minutes; see its doc comment for quicker runs).
+#   mode (about 5 minutes; see its doc comment for quicker runs).
 # Usage: bash run.sh [N]   (N records per e2e run, default 200000)
 #   PACED_ARGS overrides cmd/paced's arguments (default: -search), e.g.
 #   PACED_ARGS="-search -duration 2s -need 1" bash run.sh

@@ -3,7 +3,7 @@
 // stack (otelslog bridge, sdk/log BatchProcessor, otlploghttp) at its
 // defaults, both logging the same record.
 //
-// Run it from bench/ (a full search takes about 10 minutes on 2 cores):
+// Run it from bench/ (a full search took 4 to 6 minutes on 2 cores):
 //
 //	go run ./cmd/paced -search                       # both stacks: highest lossless rate, then lossless mode
 //	go run ./cmd/paced -search -duration 2s -steps 20000,80000 -need 1   # a quick look
