@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,10 +20,8 @@ import (
 // fails 30% of requests with 503 (some slowly), then shuts the handler down.
 func flakyLoad(t *testing.T, opts HandlerOptions, goroutines, per int) (*receiver, Stats) {
 	t.Helper()
-	rc := newReceiver(0.3)
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", nil)
+	rc := newFlakyReceiver(t, 0.3)
+	exp, err := NewHTTPExporter(rc.URL+"/v1/logs", nil)
 	require.NoError(t, err)
 	opts.InitialBackoff, opts.MaxBackoff = time.Millisecond, 10*time.Millisecond
 	h := NewHandler(exp, &opts)
@@ -44,6 +41,7 @@ func flakyLoad(t *testing.T, opts HandlerOptions, goroutines, per int) (*receive
 	s := h.Stats()
 	checkStats(t, s)
 	assert.Equal(t, uint64(goroutines*per), s.Handled)
+	assert.Zero(t, rc.undecodable(), "every accepted request is OTLP JSON")
 	return rc, s
 }
 
@@ -57,17 +55,16 @@ func TestConservationHTTP(t *testing.T) {
 	}, goroutines, per)
 	assert.Zero(t, s.Dropped.Total())
 	assert.Equal(t, s.Exported, uint64(rc.received()))
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	assert.Equal(t, goroutines*per, len(rc.seen))
+	seen := rc.ids()
+	assert.Equal(t, goroutines*per, len(seen))
 	dups := 0
-	for _, n := range rc.seen {
+	for _, n := range seen {
 		if n != 1 {
 			dups++
 		}
 	}
 	assert.Zero(t, dups, "records received more than once")
-	assert.Positive(t, rc.failed)
+	assert.Positive(t, rc.failures())
 	assert.Positive(t, s.Retries)
 }
 

@@ -7,9 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -38,9 +35,7 @@ func TestSIGTERMDeliversRecords(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGTERM on Windows")
 	}
-	rc := &receiver{}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc := newReceiver(t, nil)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGTERMChild$", "-test.count=1")
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
@@ -48,7 +43,7 @@ func TestSIGTERMDeliversRecords(t *testing.T) {
 		return slices.Contains(allEnv, k)
 	})
 	cmd.Env = append(env, childEnv+"=1",
-		EnvLogsEndpoint+"="+srv.URL+"/v1/logs",
+		EnvLogsEndpoint+"="+rc.URL+"/v1/logs",
 		EnvScheduleDelay+"=600000", // nothing leaves before the signal
 		EnvServiceName+"=sigterm-child")
 	var stderr strings.Builder
@@ -112,45 +107,15 @@ func TestSIGTERMChild(t *testing.T) {
 	require.Equal(t, uint64(childRecords), st.Exported, "%+v", st)
 }
 
-// relisten binds addr again after its server stopped. Another process may
-// hold the port for a moment, so it retries for a bounded time.
-func relisten(t *testing.T, addr string) net.Listener {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		l, err := net.Listen("tcp", addr)
-		if err == nil {
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("could not listen on %s again: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond) // waiting on the OS, not on our own goroutines
-	}
-}
-
-func serveOn(l net.Listener, h http.Handler) *httptest.Server {
-	srv := httptest.NewUnstartedServer(h)
-	_ = srv.Listener.Close()
-	srv.Listener = l
-	srv.Start()
-	return srv
-}
-
 // TestOfflineAndRecovery stops the receiver mid-run and starts it again on
 // the same port: the handler must notice it is offline, probe with backoff
 // instead of hammering, keep every record (MaxRetryTime does not apply
 // offline), and deliver everything once the receiver is back.
 func TestOfflineAndRecovery(t *testing.T) {
 	setEnv(t, nil)
-	rc := &receiver{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	srv := serveOn(l, rc)
-
+	rc := newReceiver(t, nil)
 	h, err := NewFromEnv(&Config{
-		Endpoint: "http://" + addr + "/v1/logs",
+		Endpoint: rc.URL + "/v1/logs",
 		HandlerOptions: HandlerOptions{
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			MaxRetryTime:       200 * time.Millisecond, // would drop the batch if it applied offline
@@ -165,7 +130,7 @@ func TestOfflineAndRecovery(t *testing.T) {
 	require.Eventually(t, func() bool { return rc.count() == 1 }, 5*time.Second, 5*time.Millisecond)
 	assert.False(t, h.Stats().Offline)
 
-	srv.Close()
+	rc.stop()
 	const n = 50
 	for i := range n {
 		logger.Error(fmt.Sprintf("down %d", i))
@@ -187,8 +152,7 @@ func TestOfflineAndRecovery(t *testing.T) {
 	assert.Equal(t, uint64(2*n), s.Queued, "everything logged while offline is kept")
 	checkStats(t, s)
 
-	srv = serveOn(relisten(t, addr), rc)
-	defer srv.Close()
+	rc.restart(t)
 	require.Eventually(t, func() bool { return rc.count() == 1+2*n }, 10*time.Second, 5*time.Millisecond)
 	assert.Eventually(t, func() bool { return !h.Stats().Offline }, 5*time.Second, 5*time.Millisecond)
 
