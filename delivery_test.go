@@ -127,8 +127,7 @@ func TestNoPIIReachesThePayload(t *testing.T) {
 			"client_ip", "2001:db8::1",
 			"user_id", 7)
 	require.NoError(t, h.Flush(context.Background()))
-	require.Len(t, exp.payloads, 1)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	for _, secret := range []string{"alice@example.com", "hunter2", jwt, "10.1.2.3", "2001:db8::1"} {
 		assert.NotContains(t, p, secret)
 	}

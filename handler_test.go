@@ -165,7 +165,7 @@ func TestValueTypeNames(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).Info("m", "s", "x", "i", 1, "f", 1.5, "b", true, "y", []byte{1}, "a", []int{1}, "g", slog.GroupValue(slog.Int("x", 1)))
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	for _, want := range []string{`{"stringValue":"x"}`, `{"intValue":"1"}`, `{"doubleValue":1.5}`, `{"boolValue":true}`, `{"bytesValue":"AQ=="}`, `{"arrayValue":{"values":[{"intValue":"1"}]}}`, `{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"1"}}]}}`} {
 		assert.Contains(t, p, want)
 	}
@@ -175,7 +175,7 @@ func TestNilValueIsEmptyAnyValue(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).Info("m", "k", nil)
 	flush(t, h)
-	assert.Contains(t, string(exp.payloads[0]), `{"key":"k","value":{}}`)
+	assert.Contains(t, exp.payload(t), `{"key":"k","value":{}}`)
 }
 
 func TestTimestamps(t *testing.T) {
@@ -208,7 +208,7 @@ func TestDuplicateKeysLastWins(t *testing.T) {
 		"g": map[string]any{"x": "2", "y": "3", "g2": map[string]any{"z": "2"}},
 	}, attrs)
 	// No key appears twice in any list.
-	raw := string(exp.payloads[0])
+	raw := exp.payload(t)
 	assert.Equal(t, 1, strings.Count(raw, `"key":"a"`))
 	assert.Equal(t, 1, strings.Count(raw, `"key":"x"`))
 	assert.Equal(t, 1, strings.Count(raw, `"key":"y"`))
@@ -301,8 +301,7 @@ func TestScopes(t *testing.T) {
 	auth.Info("a1")
 	root.Info("r2")
 	flush(t, h)
-	require.Len(t, exp.payloads, 1)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 3, strings.Count(p, `{"scope":`))
 	assert.Contains(t, p, `{"scope":{"name":"billing","version":"1.2.0"},"logRecords":[`)
 	assert.Contains(t, p, `{"scope":{"name":"auth"},"logRecords":[`)
@@ -319,7 +318,7 @@ func TestResourceAndEnvelope(t *testing.T) {
 	h, exp := newTestHandler(t, &HandlerOptions{NoResourceDetection: true, Resource: []slog.Attr{slog.String("service.name", "svc"), slog.Group("host", "name", "h1")}})
 	slog.New(h).Info("m")
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.True(t, strings.HasPrefix(p, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host","value":{"kvlistValue":{"values":[{"key":"name","value":{"stringValue":"h1"}}]}}}]},"scopeLogs":[{"scope":{"name":"github.com/soliplex/slogotlp"`), p)
 	assert.True(t, strings.HasSuffix(p, `]}]}]}`), p)
 }
@@ -373,7 +372,7 @@ func TestConcurrentClones(t *testing.T) {
 	wg.Wait()
 	flush(t, h)
 	recs := exp.records(t)
-	require.Len(t, recs, 4000)
+	require.Equal(t, 4000, len(recs))
 	for _, r := range recs[:10] {
 		a := attrMap(r["attributes"])
 		g := a["grp"].(map[string]any)
@@ -400,7 +399,7 @@ func TestResourceDetection(t *testing.T) {
 	h, exp := newTestHandler(t, &HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "mine"), slog.String("host.name", "override")}})
 	slog.New(h).Info("m")
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 1, strings.Count(p, `"key":"service.name"`), "the caller's value replaces the detected one")
 	assert.Contains(t, p, `{"key":"service.name","value":{"stringValue":"mine"}}`)
 	assert.Contains(t, p, `{"key":"host.name","value":{"stringValue":"override"}}`)
@@ -409,7 +408,7 @@ func TestResourceDetection(t *testing.T) {
 	h2, exp2 := newTestHandler(t, &HandlerOptions{NoResourceDetection: true})
 	slog.New(h2).Info("m")
 	flush(t, h2)
-	assert.Contains(t, string(exp2.payloads[0]), `{"resource":{"attributes":[]}`)
+	assert.Contains(t, exp2.payload(t), `{"resource":{"attributes":[]}`)
 }
 
 func TestServiceVersionFromBuildInfo(t *testing.T) {
@@ -449,7 +448,7 @@ func TestKeysEqualAfterSanitizingAreDuplicates(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).With("\xfe", 0).WithGroup("\xff").Info("m", "\xad", 1, "\xcb", 2)
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 2, strings.Count(p, "\"key\":\"\ufffd\""), "one at the top (the group), one inside it: %s", p)
 	assert.Equal(t, map[string]any{"\ufffd": map[string]any{"\ufffd": "2"}}, attrMap(exp.records(t)[0]["attributes"]))
 }

@@ -72,6 +72,27 @@ func (c *captureExporter) records(t testing.TB) []map[string]any {
 
 func (c *captureExporter) count(t testing.TB) int { return len(c.records(t)) }
 
+// texts returns the payloads exported so far, as text, so that a failing
+// assertion on them prints JSON rather than decimal bytes.
+func (c *captureExporter) texts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.payloads))
+	for i, p := range c.payloads {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// payload returns the one payload exported so far, failing the test unless
+// there is exactly one.
+func (c *captureExporter) payload(t testing.TB) string {
+	t.Helper()
+	ps := c.texts()
+	require.Len(t, ps, 1, "want exactly one payload")
+	return ps[0]
+}
+
 // newTestHandler returns a handler on a capture exporter, shut down when the
 // test ends.
 func newTestHandler(t testing.TB, opts *HandlerOptions) (*Handler, *captureExporter) {
