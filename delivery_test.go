@@ -79,20 +79,22 @@ func TestConservationSmallQueue(t *testing.T) {
 // TestDropReport: drops show up in the backend as a WARN record of the
 // handler's own, with the counts since the last report.
 func TestDropReport(t *testing.T) {
-	exp := &captureExporter{}
-	h := newHandler(exp, &HandlerOptions{MaxQueueSize: 2, BatchSize: 2, DropReportInterval: 20 * time.Millisecond}, nil)
-	defer h.Shutdown(context.Background())
-	b := h.c.b
-	// Fill the queue without waking the worker, then overflow it twice.
-	b.mu.Lock()
-	b.opts.BatchSize = 100
-	b.mu.Unlock()
+	exp := newGateExporter()
+	h := startHandler(t, exp, &HandlerOptions{MaxQueueSize: 2, DropReportInterval: 20 * time.Millisecond})
 	l := slog.New(h)
+	// The worker takes the ERROR and waits at the gate: while it does, the
+	// queue fills and overflows with nothing taken from it, and no report
+	// runs.
+	l.Error("held")
+	exp.waitEntered(t)
 	l.Debug("hidden") // below the level: not handled at all
 	l.Info("a")
 	l.Info("b")
-	l.Info("c")
-	l.Info("d")
+	l.Info("c") // evicts a
+	l.Info("d") // evicts b
+	// Let go: the worker exports c and d before it waits again, so the
+	// report, whenever it runs, finds the queue empty and drops nothing.
+	exp.openGate()
 	var report map[string]any
 	require.Eventually(t, func() bool {
 		flush(t, h)
