@@ -138,43 +138,6 @@ func TestNoPIIReachesThePayload(t *testing.T) {
 	assert.NotContains(t, p, "/work/", "stack paths are trimmed")
 }
 
-func TestToggleUnderRace(t *testing.T) {
-	h, exp := newTestHandler(t, &HandlerOptions{BatchSize: 32})
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for g := range 4 {
-		wg.Go(func() {
-			l := slog.New(h).With("g", g)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					l.Info("m")
-				}
-			}
-		})
-	}
-	for i := range 200 {
-		h.SetEnabled(i%2 == 1)
-	}
-	h.SetEnabled(false)
-	assert.False(t, h.Enabled(ctx, slog.LevelError), "off: Enabled is false at every level")
-	close(stop)
-	wg.Wait()
-	flush(t, h)
-	before := exp.count(t)
-	slog.New(h).Error("while off")
-	flush(t, h)
-	assert.Equal(t, before, exp.count(t), "nothing is queued while off")
-	h.SetEnabled(true)
-	slog.New(h).Error("back on")
-	flush(t, h)
-	assert.Equal(t, before+1, exp.count(t))
-	checkStats(t, h.Stats())
-}
-
 func TestFailoverRoutesAroundDisabledExport(t *testing.T) {
 	exp := &captureExporter{next: []Result{{Outcome: ExportFatal, Err: errors.New("HTTP 401")}}}
 	h := NewHandler(exp, nil)

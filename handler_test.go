@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -451,4 +452,87 @@ func TestKeysEqualAfterSanitizingAreDuplicates(t *testing.T) {
 	p := exp.payload(t)
 	assert.Equal(t, 2, strings.Count(p, "\"key\":\"\ufffd\""), "one at the top (the group), one inside it: %s", p)
 	assert.Equal(t, map[string]any{"\ufffd": map[string]any{"\ufffd": "2"}}, attrMap(exp.records(t)[0]["attributes"]))
+}
+
+// TestSetEnabledToggle switches export off and on while several goroutines
+// log through clones, some through loggers (which ask Enabled first) and
+// some calling Handle directly; run it with -race. Then it pins each state.
+func TestSetEnabledToggle(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{BatchSize: 32, MaxQueueSize: 1 << 16, DropReportInterval: -1})
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			logger := slog.New(h).With("g", g)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				logger.Info("tick")
+				_ = h.Enabled(ctx, slog.LevelInfo)
+				_ = logger.Handler().Handle(ctx, slog.NewRecord(time.Now(), slog.LevelInfo, "direct", 0))
+			}
+		})
+	}
+	// Toggle at least 200 times, and until records went through both
+	// states: accepted while on, refused while off.
+	deadline := time.Now().Add(time.Minute) // a bound against a hang, not a timing
+	for i := 0; i < 200 || h.Stats().Handled < 1000 || h.Stats().Dropped.Paused == 0; i++ {
+		require.True(t, time.Now().Before(deadline), "the loggers never logged through both states: %+v", h.Stats())
+		h.SetEnabled(i%2 == 1)
+		runtime.Gosched()
+	}
+	close(stop)
+	wg.Wait()
+
+	// Off: Enabled is false at every level, so loggers skip the record
+	// entirely, and a record handed to Handle anyway is refused, counted,
+	// not queued.
+	h.SetEnabled(false)
+	flush(t, h)
+	before := h.Stats()
+	exported := exp.count(t)
+	assert.False(t, h.Enabled(ctx, slog.LevelError), "off: Enabled is false at every level")
+	slog.New(h).Error("off")
+	assert.Equal(t, before.Handled, h.Stats().Handled)
+	err := h.Handle(ctx, slog.NewRecord(time.Now(), slog.LevelError, "forced", 0))
+	assert.ErrorIs(t, err, ErrPaused)
+	s := h.Stats()
+	assert.Equal(t, before.Dropped.Paused+1, s.Dropped.Paused)
+	assert.Zero(t, s.Queued)
+	flush(t, h)
+	assert.Equal(t, exported, exp.count(t), "nothing is queued while off")
+
+	// On again: records flow.
+	h.SetEnabled(true)
+	assert.True(t, h.Enabled(ctx, slog.LevelInfo))
+	slog.New(h).Error("on")
+	flush(t, h)
+	recs := exp.records(t)
+	require.Equal(t, exported+1, len(recs), "back on: the one new record is exported")
+	assert.Equal(t, "on", recs[len(recs)-1]["body"].(map[string]any)["stringValue"])
+	for _, r := range recs {
+		assert.NotContains(t, []string{"off", "forced"}, r["body"].(map[string]any)["stringValue"])
+	}
+	checkStats(t, h.Stats())
+}
+
+// TestSkippedRecordAfterResume pins the race the toggle test found: Handle
+// saw export off and skipped encoding, then SetEnabled(true) came before the
+// record was counted. The unencoded record must be counted as dropped, never
+// queued, or the payload holds an empty element (",,").
+func TestSkippedRecordAfterResume(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{DropReportInterval: -1})
+	b := h.c.b
+	assert.ErrorIs(t, b.refuse(), ErrPaused) // export is on again by now
+	slog.New(h).Error("real")
+	flush(t, h)
+	s := h.Stats()
+	assert.Equal(t, uint64(1), s.Dropped.Paused)
+	assert.Equal(t, uint64(1), s.Exported)
+	assert.Len(t, exp.records(t), 1)
+	checkStats(t, s)
 }
