@@ -43,7 +43,6 @@ func reply(status int, headers map[string]string, body string) func(http.Respons
 }
 
 func TestHTTPExporterStatusMapping(t *testing.T) {
-	future := time.Now().Add(40 * time.Second).UTC().Format(http.TimeFormat)
 	tests := []struct {
 		name       string
 		status     int
@@ -53,7 +52,8 @@ func TestHTTPExporterStatusMapping(t *testing.T) {
 		rejected   int64
 		retryAfter time.Duration // exact unless retryMin is set
 		retryMin   time.Duration
-		errHas     string // "" means Err must be nil
+		retryAt    time.Duration // answer Retry-After as the HTTP-date this far ahead
+		errHas     string        // "" means Err must be nil
 	}{
 		{name: "200 empty", status: 200, want: ExportSuccess},
 		{name: "200 empty json", status: 200, body: `{}`, want: ExportSuccess},
@@ -80,7 +80,7 @@ func TestHTTPExporterStatusMapping(t *testing.T) {
 		{name: "415", status: 415, want: ExportRejected, errHas: "does not take OTLP JSON"},
 		{name: "429 delta-seconds", status: 429, headers: map[string]string{"Retry-After": "7"},
 			want: ExportRetryable, retryAfter: 7 * time.Second, errHas: "HTTP 429 Too Many Requests for 5 records"},
-		{name: "429 HTTP-date", status: 429, headers: map[string]string{"Retry-After": future},
+		{name: "429 HTTP-date", status: 429, retryAt: 40 * time.Second,
 			want: ExportRetryable, retryMin: 35 * time.Second, retryAfter: 40 * time.Second, errHas: "Retry-After"},
 		{name: "429 no Retry-After", status: 429, want: ExportRetryable, errHas: "sent again after a backoff"},
 		{name: "500", status: 500, body: "boom", want: ExportRetryable, errHas: `HTTP 500 Internal Server Error for 5 records ("boom")`},
@@ -94,7 +94,17 @@ func TestHTTPExporterStatusMapping(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rc := newReceiver(t, reply(tt.status, tt.headers, tt.body))
+			answer := reply(tt.status, tt.headers, tt.body)
+			if tt.retryAt > 0 {
+				// The date is taken when the answer is written, so only
+				// the time to read it (and the date's whole seconds) lies
+				// between it and the exporter's clock.
+				answer = func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Retry-After", time.Now().Add(tt.retryAt).UTC().Format(http.TimeFormat))
+					reply(tt.status, tt.headers, tt.body)(w, r)
+				}
+			}
+			rc := newReceiver(t, answer)
 			exp := newTestExporter(t, rc.URL+"/v1/logs", nil)
 			res := exp.Export(context.Background(), []byte(testPayload), 5)
 			assert.Equal(t, tt.want, res.Outcome, "outcome %v, err %v", res.Outcome, res.Err)
