@@ -61,7 +61,7 @@ func FuzzHandle(f *testing.F) {
 		total := 0
 		var rs []rec
 		for j, p := range payloads {
-			require.True(t, json.Valid(p), "invalid JSON: %q", p)
+			require.True(t, json.Valid([]byte(p)), "invalid JSON: %q", p)
 			ls := decode(t, p)
 			require.Equal(t, counts[j], ls.LogRecordCount())
 			total += counts[j]

@@ -21,24 +21,27 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// capture is an Exporter that keeps a copy of every payload it is given.
+// capture is an Exporter that keeps a copy of every payload it is given,
+// as text, so that a failing assertion prints JSON rather than bytes.
 type capture struct {
 	mu       sync.Mutex
-	payloads [][]byte
+	payloads []string
 	counts   []int
 }
 
 func (c *capture) Export(_ context.Context, payload []byte, records int) slogotlp.Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.payloads = append(c.payloads, slices.Clone(payload))
+	c.payloads = append(c.payloads, string(payload))
 	c.counts = append(c.counts, records)
 	return slogotlp.Result{}
 }
 
 func (c *capture) Shutdown(context.Context) error { return nil }
 
-func (c *capture) snapshot() ([][]byte, []int) {
+// snapshot returns the payloads so far and the record count Export was told
+// for each.
+func (c *capture) snapshot() ([]string, []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.payloads), slices.Clone(c.counts)
@@ -64,11 +67,11 @@ func newHandler(t testing.TB, opts *slogotlp.HandlerOptions) (*slogotlp.Handler,
 // decode parses one payload the way the Collector's OTLP/HTTP receiver does,
 // after checking that it is valid JSON (the Collector's iterator is more
 // lenient than the JSON grammar).
-func decode(t testing.TB, payload []byte) plog.Logs {
+func decode(t testing.TB, payload string) plog.Logs {
 	t.Helper()
-	require.Truef(t, json.Valid(payload), "payload is not valid JSON: %s", payload)
+	require.Truef(t, json.Valid([]byte(payload)), "payload is not valid JSON: %s", payload)
 	req := plogotlp.NewExportRequest()
-	require.NoErrorf(t, req.UnmarshalJSON(payload), "collector rejects payload: %s", payload)
+	require.NoErrorf(t, req.UnmarshalJSON([]byte(payload)), "collector rejects payload: %s", payload)
 	return req.Logs()
 }
 
