@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,8 +78,18 @@ func decode(t testing.TB, payload string) plog.Logs {
 
 // export runs log against a fresh handler, shuts it down, and returns every
 // payload decoded, checking that each holds the record count the exporter
-// was told.
+// was told. How the records were split into payloads depends on when the
+// export goroutine ran (an ERROR exports at once); records(export(...))
+// does not.
 func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) []plog.Logs {
+	t.Helper()
+	ls, _ := exportWire(t, opts, log)
+	return ls
+}
+
+// exportWire is export that also returns the payloads as sent, joined by
+// newlines, for checks on the wire form.
+func exportWire(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) ([]plog.Logs, string) {
 	t.Helper()
 	h, c := newHandler(t, opts)
 	log(h)
@@ -89,7 +100,7 @@ func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Ha
 		out[i] = decode(t, p)
 		require.Equal(t, counts[i], out[i].LogRecordCount(), "record count passed to Export")
 	}
-	return out
+	return out, strings.Join(payloads, "\n")
 }
 
 // rec is one decoded log record with where it sits.
