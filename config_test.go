@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -415,14 +414,13 @@ func TestTokenNeverShown(t *testing.T) {
 
 	// A receiver that refuses the token and echoes it back: the fatal error
 	// reaching OnError must not carry it.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, "bad token "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Key"))
-	}))
-	defer srv.Close()
+	})
 	for _, src := range []string{EnvLogfireToken, EnvLogfireTokenFile} {
 		t.Run(src, func(t *testing.T) {
-			env := map[string]string{EnvLogfireBaseURL: srv.URL, EnvScheduleDelay: "oops"}
+			env := map[string]string{EnvLogfireBaseURL: rc.URL, EnvScheduleDelay: "oops"}
 			if src == EnvLogfireToken {
 				env[src] = token
 			} else {
