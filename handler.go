@@ -123,12 +123,16 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 	setDefault(&c.MaxQueueSize, 1024)
 	setDefault(&c.MaxQueueBytes, 16<<20)
 	setDefault(&c.MaxPayloadBytes, 1<<20)
-	setDefault(&c.MaxValueLen, 64<<10)
+	if c.MaxValueLen == 0 { // negative: no limit
+		c.MaxValueLen = 64 << 10
+	}
 	setDefault(&c.ExportTimeout, 30*time.Second)
 	setDefault(&c.InitialBackoff, time.Second)
 	setDefault(&c.MaxBackoff, 32*time.Second)
 	setDefault(&c.MaxRetryTime, 2*time.Minute)
-	setDefault(&c.DropReportInterval, time.Minute)
+	if c.DropReportInterval == 0 { // negative: never
+		c.DropReportInterval = time.Minute
+	}
 	c.BatchSize = min(c.BatchSize, c.MaxQueueSize)
 	return &c
 }

@@ -545,3 +545,20 @@ func TestSkippedRecordAfterResume(t *testing.T) {
 	assert.Len(t, exp.records(t), 1)
 	checkStats(t, s)
 }
+
+// TestNegativeMeansNoLimit: the documented "negative: no limit" of
+// MaxValueLen and "negative: never" of DropReportInterval are not turned
+// into the defaults.
+func TestNegativeMeansNoLimit(t *testing.T) {
+	o := (&HandlerOptions{MaxValueLen: -1, DropReportInterval: -1}).withDefaults()
+	assert.Equal(t, -1, o.MaxValueLen)
+	assert.Equal(t, time.Duration(-1), o.DropReportInterval)
+
+	h, exp := newTestHandler(t, &HandlerOptions{MaxValueLen: -1})
+	long := strings.Repeat("x", 100<<10) // past the 64 KiB default
+	slog.New(h).Info("m", "s", long)
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 1)
+	assert.Equal(t, long, attrMap(recs[0]["attributes"])["s"])
+}
