@@ -256,6 +256,9 @@ type plan struct {
 type plannedDest struct {
 	Destination
 	source string
+	// callers marks an exporter the caller passed in (Config.Exporter,
+	// Config.Fallback): NewFromEnv does not shut it down when it fails.
+	callers bool
 }
 
 // resolver reads the settings, collecting one ConfigError per bad variable
@@ -317,7 +320,7 @@ func resolveConfig(cfg *Config) (*plan, error) {
 	r.destinations(p)
 	if len(r.errs) > 0 {
 		for _, d := range p.dests {
-			if d.Exporter != r.cfg.Exporter && d.Exporter != r.cfg.Fallback {
+			if !d.callers {
 				_ = d.Exporter.Shutdown(context.Background())
 			}
 		}

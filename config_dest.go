@@ -74,7 +74,7 @@ func (p *plan) add(name string, exp Exporter, source string) *plannedDest {
 func (r *resolver) destinations(p *plan) {
 	c := &r.cfg
 	if c.Exporter != nil {
-		p.add(destExporter, c.Exporter, "Config.Exporter")
+		p.add(destExporter, c.Exporter, "Config.Exporter").callers = true
 		return
 	}
 	sel := r.logsExporter()
@@ -123,7 +123,7 @@ func (r *resolver) destinations(p *plan) {
 		r.console(p, source)
 	case source == "" && len(p.dests) == 0:
 		if c.Fallback != nil {
-			p.add(destFallback, c.Fallback, "Config.Fallback")
+			p.add(destFallback, c.Fallback, "Config.Fallback").callers = true
 		} else {
 			r.console(p, "default")
 		}

@@ -636,6 +636,26 @@ func TestParseKeyValues(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// uncomparable is an exporter whose values cannot be compared with ==.
+type uncomparable struct {
+	nopExporter
+	calls []int
+}
+
+// TestNewFromEnvErrorKeepsCallersExporters: on an error, the exporters
+// NewFromEnv built are shut down, the caller's are left alone (and an
+// exporter of an uncomparable type does not make it panic).
+func TestNewFromEnvErrorKeepsCallersExporters(t *testing.T) {
+	setEnv(t, map[string]string{EnvScheduleDelay: "soon"})
+	for _, cfg := range []Config{{Fallback: uncomparable{}}, {Exporter: uncomparable{}}, {Fallback: &captureExporter{}}} {
+		_, err := NewFromEnv(&cfg)
+		require.Error(t, err)
+		if c, ok := cfg.Fallback.(*captureExporter); ok {
+			assert.Zero(t, c.shutdown)
+		}
+	}
+}
+
 func TestConfigErrorUnwrap(t *testing.T) {
 	setEnv(t, map[string]string{EnvLogfireTokenFile: "/nonexistent/slogotlp/token"})
 	_, err := NewFromEnv(nil)
