@@ -647,7 +647,7 @@ type uncomparable struct {
 // exporter of an uncomparable type does not make it panic).
 func TestNewFromEnvErrorKeepsCallersExporters(t *testing.T) {
 	setEnv(t, map[string]string{EnvScheduleDelay: "soon"})
-	for _, cfg := range []Config{{Fallback: uncomparable{}}, {Exporter: uncomparable{}}, {Fallback: &captureExporter{}}} {
+	for _, cfg := range []Config{{Fallback: uncomparable{calls: []int{1}}}, {Exporter: uncomparable{}}, {Fallback: &captureExporter{}}} {
 		_, err := NewFromEnv(&cfg)
 		require.Error(t, err)
 		if c, ok := cfg.Fallback.(*captureExporter); ok {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -572,6 +574,16 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	)
 	secrets := []string{token, apiKey, jwt, freshJWT, queryKey}
 
+	// A client certificate's key in the TLS configuration: neither its PEM
+	// nor its private number may show.
+	ca := newTestCA(t)
+	certPEM, keyPEM := ca.issue(t, "client", false)
+	keyConf, err := LoadTLSConfig("", ca.file(t, "c.pem", certPEM), ca.file(t, "c.key", keyPEM))
+	require.NoError(t, err)
+	priv, err := keyConf.Certificates[0].PrivateKey.(*ecdsa.PrivateKey).Bytes()
+	require.NoError(t, err)
+	secrets = append(secrets, string(keyPEM[40:80]), new(big.Int).SetBytes(priv).String()) // fmt shows the key as a decimal D
+
 	// The receiver echoes every header it got, in every answer.
 	echo := func(status int) func(http.ResponseWriter, *http.Request) {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -622,7 +634,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 
 		hopts := &HTTPExporterOptions{Headers: headersOf(map[string]string{
 			"Authorization": "Bearer " + apiKey, "x-honeycomb-team": apiKey, "X-Auth-Token": apiKey,
-		})}
+		}), TLSConfig: keyConf}
 		hexp, err := NewHTTPExporter(srv.URL+"/v1/logs?api_key="+queryKey, hopts)
 		require.NoError(t, err)
 		addResult(hexp.Export(context.Background(), []byte(testPayload), 3))
