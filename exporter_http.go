@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,12 @@ type HTTPExporterOptions struct {
 	// environment, HTTP/2, dial and TLS timeouts); Shutdown closes its idle
 	// connections. A Client you pass is used as is and left open.
 	Client *http.Client `json:"-"`
+	// TLSConfig is the TLS configuration of the exporter's own client: a
+	// private CA in RootCAs, a client certificate for mutual TLS in
+	// Certificates. It is cloned; setting it together with Client is an
+	// error (configure TLS on that client's transport instead). Default:
+	// Go's, the system's roots. LoadTLSConfig reads one from PEM files.
+	TLSConfig *tls.Config `json:"-"`
 	// UserAgent is the User-Agent header. Default: the User-Agent entry of
 	// Headers if there is one, else "slogotlp".
 	UserAgent string
@@ -267,9 +274,13 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		return nil, errors.New("slogotlp: HTTPExporterOptions.UserAgent contains a control character or line break: remove it")
 	}
 	c.sec.header.Set("User-Agent", ua)
+	if c.client != nil && o.TLSConfig != nil {
+		return nil, errors.New("slogotlp: HTTPExporterOptions has both Client and TLSConfig: set TLSClientConfig " +
+			"on the Client's transport, or pass TLSConfig alone")
+	}
 	if c.client == nil {
 		c.own = true
-		c.client = &http.Client{Transport: newTransport()}
+		c.client = &http.Client{Transport: newTransport(o.TLSConfig)}
 	}
 	c.gzPool.New = func() any {
 		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // BestSpeed is a valid level: no error
@@ -278,10 +289,13 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	return c, nil
 }
 
-func newTransport() http.RoundTripper {
+func newTransport(tlsConf *tls.Config) http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = t.Clone()
 		t.MaxIdleConnsPerHost = 4
+		if tlsConf != nil {
+			t.TLSClientConfig = tlsConf.Clone()
+		}
 		return t
 	}
 	return http.DefaultTransport

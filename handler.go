@@ -189,17 +189,22 @@ type core struct {
 	level     slog.Leveler
 	addSource bool
 	stacks    bool
-	maxRecord int
 	enc       encoder
-	b         *batcher
 	scopes    *scopeRegistry
+	// dests are the destinations, each with its own batcher (destination.go).
+	dests []destination
+	// b and maxRecord are the first destination's, the only one of a handler
+	// made by NewHandler: the single-destination path and the tests use them
+	// directly. b is nil for a handler with no destination.
+	b         *batcher
+	maxRecord int
 }
 
 var _ slog.Handler = (*Handler)(nil)
 
 // NewHandler returns a Handler that exports through exp. A nil opts means
 // the defaults. The handler starts its export goroutine at once; Shutdown
-// stops it.
+// stops it. NewMultiHandler sends to several exporters at once.
 func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
 	return newHandler(exp, opts, nil)
 }
@@ -207,56 +212,45 @@ func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
 // newHandler is NewHandler with a hook that may adjust the batcher (the test
 // seams) before its goroutine starts.
 func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handler {
-	o := opts.withDefaults()
-	if exp == nil {
-		exp = discardExporter{}
-	}
-	c := &core{
-		level:     o.Level,
-		addSource: o.AddSource,
-		stacks:    o.StackTraces,
-		enc:       encoder{maxValueLen: max(o.MaxValueLen, 0), trimPath: o.TrimPaths},
-		scopes:    &scopeRegistry{},
-	}
-	root := c.scopes.id(o.ScopeName, o.ScopeVersion)
-
-	fr := newFraming(wireFormatOf(exp), encodeResource(&c.enc, o.Resource))
-	c.b = newBatcher(exp, o, fr, c.scopes)
-	c.maxRecord = fr.maxRecord(o.MaxPayloadBytes)
-	h := &Handler{c: c, scope: root, groups: []groupFrame{{shadow: -1}}}
-	if o.DropReportInterval > 0 {
-		c.b.report = h.reportDrops
-	}
-	if hook != nil {
-		hook(c.b)
-	}
-	go c.b.run()
-	return h
+	return newMultiHandler([]Destination{{Name: "default", Exporter: exp}}, opts, hook)
 }
 
 // Enabled reports whether a record at level l would be exported: one
-// comparison against the Level option and the run-time switch.
+// comparison against the Level option and the run-time switch. A handler
+// with no destination is never enabled.
 func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
-	return l >= h.c.level.Level() && !h.c.b.paused.Load()
+	b := h.c.b
+	return l >= h.c.level.Level() && b != nil && !b.paused.Load()
 }
 
 // SetEnabled switches export on or off at run time, e.g. from a config
-// toggle. While off, Enabled reports false, so loggers skip building records
-// at all; records that reach Handle anyway are counted as dropped.
-func (h *Handler) SetEnabled(on bool) { h.c.b.paused.Store(!on) }
+// toggle, for every destination. While off, Enabled reports false, so
+// loggers skip building records at all; records that reach Handle anyway are
+// counted as dropped.
+func (h *Handler) SetEnabled(on bool) {
+	for i := range h.c.dests {
+		h.c.dests[i].b.paused.Store(!on)
+	}
+}
 
 // Handle encodes r and queues it for export. It returns an error only when r
 // was not accepted (see ErrShutdown, ErrExportFailed, ErrPaused, ErrQueueFull,
 // ErrTooLarge); every such record is counted in Stats. Export errors never
-// come back here: they go to OnError.
+// come back here: they go to OnError. With several destinations, r is
+// encoded once and queued for each; Handle returns nil when at least one
+// accepted it.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	b := h.c.b
+	c := h.c
+	if len(c.dests) != 1 || c.dests[0].level != nil {
+		return h.handleEach(ctx, r)
+	}
+	b := c.b
 	if b.closed.Load() || b.disabled.Load() || b.paused.Load() {
 		return b.refuse()
 	}
 	bp := getBuffer()
 	*bp = h.appendRecord((*bp)[:0], ctx, r, time.Now())
-	return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
+	return b.enqueue(bp, r.Level, h.scope, c.maxRecord)
 }
 
 // WithAttrs returns a handler whose records carry attrs, encoded once here.
@@ -326,23 +320,42 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 }
 
 // Flush exports every record queued at the call and returns when that is
-// done or ctx ends.
-func (h *Handler) Flush(ctx context.Context) error { return h.c.b.flush(ctx) }
+// done or ctx ends. Destinations are flushed in parallel: a slow one does not
+// hold up the others, and Flush returns when all are done.
+func (h *Handler) Flush(ctx context.Context) error {
+	return h.eachDestination(func(b *batcher) error { return b.flush(ctx) })
+}
 
 // Shutdown stops accepting records, exports everything queued (retrying as
-// needed) until ctx ends, shuts the exporter down and returns. Records still
+// needed) until ctx ends, shuts the exporters down and returns. Records still
 // queued when ctx ends are counted as dropped. It is safe to call more than
 // once and from any handler derived from the same NewHandler call; no
-// goroutine of the handler outlives it.
-func (h *Handler) Shutdown(ctx context.Context) error { return h.c.b.shutdown(ctx) }
+// goroutine of the handler outlives it. Destinations shut down in parallel.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	return h.eachDestination(func(b *batcher) error { return b.shutdown(ctx) })
+}
 
-// Stats returns a consistent snapshot of the handler's counters.
-func (h *Handler) Stats() Stats { return h.c.b.stats() }
+// Stats returns a consistent snapshot of the handler's counters: with
+// several destinations, their sum (see DestinationStats).
+func (h *Handler) Stats() Stats {
+	if len(h.c.dests) == 1 {
+		return h.c.b.stats()
+	}
+	s := Stats{Paused: len(h.c.dests) > 0} // Paused when every destination is
+	for _, d := range h.DestinationStats() {
+		s = s.plus(d.Stats)
+	}
+	return s
+}
 
 // reportDrops logs the drops since the last report as a WARN record of the
-// handler's own, so drop rates show in the backend next to the logs.
-func (h *Handler) reportDrops(d DropCounts) {
+// handler's own, so drop rates show in the backend next to the logs. dest
+// names the destination that dropped them when the handler has several.
+func (h *Handler) reportDrops(dest string, d DropCounts) {
 	r := slog.NewRecord(time.Now(), slog.LevelWarn, "slogotlp: log records dropped", 0)
+	if dest != "" {
+		r.AddAttrs(slog.String("slogotlp.destination", dest))
+	}
 	r.AddAttrs(slog.Uint64("otel.logs.dropped_count", d.Total()))
 	for i := range numDropReasons {
 		if n := *d.count(i); n > 0 {

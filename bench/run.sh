@@ -2,6 +2,7 @@
 # Runs the bench module's measurements one after another (never in
 # parallel: the machine has 2 cores) and prints the tables.
 #   BenchmarkHandle, -count=6, compared with benchstat per contender;
+#   BenchmarkEncodeRecord and BenchmarkWireBytes, -count=6;
 #   cmd/e2e: both stacks, 5 runs each, alternating, gzip off and on;
 #   cmd/paced: each stack's highest lossless paced rate, then the lossless
 #   mode (about 5 minutes; see its doc comment for quicker runs).
@@ -29,6 +30,15 @@ echo "## slogotlp vs stdlib JSON handler (delta: slogotlp relative to stdlib-jso
 echo
 echo "## slogotlp vs otelslog bridge + sdk/log BatchProcessor"
 "${benchstat[@]}" otelslog="$out/otelslog.txt" slogotlp="$out/slogotlp.txt"
+
+echo
+echo "## Encoding one record as protobuf: slogotlp's Handle vs the protobuf runtime (count=6)"
+go test -run '^$' -bench '^BenchmarkEncodeRecord$' -benchmem -count=6 . | tee "$out/encode.txt"
+"${benchstat[@]}" "$out/encode.txt"
+echo
+echo "## Bytes per record and export-side cost per record, JSON vs protobuf (count=6)"
+go test -run '^$' -bench '^BenchmarkWireBytes$' -benchmem -count=6 . | tee "$out/wire.txt"
+"${benchstat[@]}" "$out/wire.txt"
 
 echo
 echo "## End to end: $n records per run, loopback receiver"
