@@ -18,13 +18,13 @@ import (
 // hands batches to ConcurrentExports sender goroutines, which make every
 // exporter call, retry, and settle each record.
 type batcher struct {
-	exp       Exporter
-	opts      *HandlerOptions
-	framing   *framing // the payload format and its sizes
-	scopes    *scopeRegistry
-	maxRecord int // the largest encoded record accepted
-	// newReport encodes the handler's drop report; nil when reports are off.
-	newReport func(delta DropCounts) entry
+	exp     Exporter
+	opts    *HandlerOptions
+	framing *framing // the payload format and its sizes
+	scopes  *scopeRegistry
+	// sendReport queues the handler's drop report, following its copies
+	// with t; nil when reports are off.
+	sendReport func(delta DropCounts, t *reportTicket)
 
 	mu       sync.Mutex
 	q        [numClasses]fifo
@@ -44,9 +44,13 @@ type batcher struct {
 	cause    error     // the last failure that dropped records
 	// causeInStop: cause was noted after Shutdown began.
 	causeInStop      bool
-	reported         DropCounts
-	pending          *DropCounts // what the queued drop report counts, if one is queued
-	noticedQueueFull uint64      // QueueFull when OnError last heard of it
+	noticedQueueFull uint64 // QueueFull when OnError last heard of it
+
+	// The drop report's state, under rmu, a leaf lock: a report's copies
+	// settle under other destinations' mu.
+	rmu      sync.Mutex
+	reported DropCounts  // the drops the delivered reports counted
+	pending  *DropCounts // what the report under way counts, if one is
 
 	closed   atomic.Bool
 	disabled atomic.Bool
@@ -93,23 +97,22 @@ type job struct {
 
 func newBatcher(exp Exporter, opts *HandlerOptions, fr *framing, scopes *scopeRegistry) *batcher {
 	b := &batcher{
-		exp:       exp,
-		opts:      opts,
-		framing:   fr,
-		scopes:    scopes,
-		maxRecord: opts.MaxPayloadBytes,
-		room:      make(chan struct{}),
-		wake:      make(chan struct{}, 1),
-		flushc:    make(chan chan struct{}),
-		jobs:      make(chan *job, opts.ConcurrentExports),
-		results:   make(chan *job, opts.ConcurrentExports),
-		stopping:  make(chan struct{}),
-		abort:     make(chan struct{}),
-		done:      make(chan struct{}),
-		errOut:    os.Stderr,
-		sleep:     realSleep,
-		jitter:    rand.Float64,
-		now:       time.Now,
+		exp:      exp,
+		opts:     opts,
+		framing:  fr,
+		scopes:   scopes,
+		room:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		flushc:   make(chan chan struct{}),
+		jobs:     make(chan *job, opts.ConcurrentExports),
+		results:  make(chan *job, opts.ConcurrentExports),
+		stopping: make(chan struct{}),
+		abort:    make(chan struct{}),
+		done:     make(chan struct{}),
+		errOut:   os.Stderr,
+		sleep:    realSleep,
+		jitter:   rand.Float64,
+		now:      time.Now,
 	}
 	b.notes.onError = opts.OnError
 	if b.notes.onError == nil {
@@ -179,7 +182,7 @@ func (b *batcher) run() {
 	ticker := time.NewTicker(b.opts.FlushInterval)
 	defer ticker.Stop()
 	var reports <-chan time.Time
-	if b.newReport != nil {
+	if b.sendReport != nil {
 		t := time.NewTicker(b.opts.DropReportInterval)
 		defer t.Stop()
 		reports = t.C
@@ -345,34 +348,31 @@ func (b *batcher) safeShutdown(ctx context.Context) (err error) {
 // the last report that was delivered, unless one is still queued. A report
 // that is itself dropped is counted, and its counts go into the next.
 func (b *batcher) queueDropReport() {
-	if b.newReport == nil || b.disabled.Load() || b.paused.Load() {
+	if b.sendReport == nil || b.disabled.Load() || b.paused.Load() {
 		return
 	}
 	b.mu.Lock()
 	d := b.st.Dropped
+	b.mu.Unlock()
+	b.rmu.Lock()
 	delta := d.minus(b.reported)
 	if b.pending != nil || delta.Total() == 0 {
-		b.mu.Unlock()
+		b.rmu.Unlock()
 		return
 	}
 	b.pending = &d
-	b.mu.Unlock()
-	e := b.newReport(delta)
-	e.report = true
-	if b.push(e, b.maxRecord) != nil {
-		b.mu.Lock()
-		b.pending = nil
-		b.mu.Unlock()
-	}
+	b.rmu.Unlock()
+	b.sendReport(delta, &reportTicket{settled: b.reportSettled})
 }
 
-// reportSettledLocked records the fate of the queued drop report. b.mu must
-// be held.
-func (b *batcher) reportSettledLocked(exported bool) {
-	if exported && b.pending != nil {
+// reportSettled records the fate of the report under way.
+func (b *batcher) reportSettled(delivered bool) {
+	b.rmu.Lock()
+	if delivered && b.pending != nil {
 		b.reported = *b.pending
 	}
 	b.pending = nil
+	b.rmu.Unlock()
 }
 
 // noticeQueueFull tells OnError of records dropped for lack of room since
@@ -538,10 +538,13 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 			}
 			if !b.wait(d, res.Offline) {
 				cause := orUnknown(res.Err)
-				if b.aborted() && failed != nil {
+				if b.aborted() {
 					// Shutdown's deadline cut this attempt short: the failure
-					// before it says more.
-					cause = failed
+					// before it, if any, says more.
+					cause = &scrubbedError{msg: "cut short when Shutdown's context ended: " + causeText(cause), err: cause}
+					if failed != nil {
+						cause = failed
+					}
 				}
 				b.drop(es, dropShutdown, cause)
 				return false

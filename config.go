@@ -2,41 +2,76 @@ package slogotlp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
+	"net/http"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 // The environment variables NewFromEnv reads. An empty variable counts as
-// unset, as the OpenTelemetry specification says.
+// unset, as the OpenTelemetry specification says. The README's
+// Configuration section has the whole table: what each one does, its values,
+// and which wins when two say the same thing.
 const (
-	EnvLogfireToken     = logfire.EnvToken
-	EnvLogfireTokenFile = logfire.EnvTokenFile
-	EnvLogfireBaseURL   = "LOGFIRE_BASE_URL"
-	EnvLogfireEnv       = "LOGFIRE_ENVIRONMENT"
-	EnvRelayEndpoint    = "SLOGOTLP_RELAY_ENDPOINT"
-	EnvSessionToken     = "SLOGOTLP_SESSION_TOKEN"
-	EnvLogsEndpoint     = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
-	EnvEndpoint         = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvLogsHeaders      = "OTEL_EXPORTER_OTLP_LOGS_HEADERS"
-	EnvHeaders          = "OTEL_EXPORTER_OTLP_HEADERS"
-	EnvLogsProtocol     = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"
-	EnvProtocol         = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	EnvServiceName      = "OTEL_SERVICE_NAME"
-	EnvResourceAttrs    = "OTEL_RESOURCE_ATTRIBUTES"
-	EnvScheduleDelay    = "OTEL_BLRP_SCHEDULE_DELAY"
-	EnvMaxQueueSize     = "OTEL_BLRP_MAX_QUEUE_SIZE"
-	EnvMaxBatchSize     = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"
-	EnvExportTimeout    = "OTEL_BLRP_EXPORT_TIMEOUT"
-	EnvSDKDisabled      = "OTEL_SDK_DISABLED"
+	// Logfire's settings, with the meanings of its own SDKs.
+	EnvLogfireToken          = logfire.EnvToken
+	EnvLogfireTokenFile      = logfire.EnvTokenFile
+	EnvLogfireBaseURL        = "LOGFIRE_BASE_URL"
+	EnvLogfireEnv            = "LOGFIRE_ENVIRONMENT"
+	EnvLogfireSend           = "LOGFIRE_SEND_TO_LOGFIRE"
+	EnvLogfireServiceName    = "LOGFIRE_SERVICE_NAME"
+	EnvLogfireServiceVersion = "LOGFIRE_SERVICE_VERSION"
+	EnvLogfireResourceAttrs  = "LOGFIRE_RESOURCE_ATTRIBUTES"
+	EnvLogfireMinLevel       = "LOGFIRE_MIN_LEVEL"
+	EnvLogfireConsole        = "LOGFIRE_CONSOLE"
+	EnvLogfireConsoleColors  = "LOGFIRE_CONSOLE_COLORS"
+	EnvLogfireConsoleTime    = "LOGFIRE_CONSOLE_INCLUDE_TIMESTAMP"
+	EnvLogfireConsoleTags    = "LOGFIRE_CONSOLE_INCLUDE_TAGS"
+	EnvLogfireConsoleVerbose = "LOGFIRE_CONSOLE_VERBOSE"
+	EnvLogfireConsoleLevel   = "LOGFIRE_CONSOLE_MIN_LOG_LEVEL"
+
+	// The relay client's.
+	EnvRelayEndpoint = "SLOGOTLP_RELAY_ENDPOINT"
+	EnvSessionToken  = "SLOGOTLP_SESSION_TOKEN"
+
+	// OpenTelemetry's: the OTLP exporter, each LOGS_ form winning over the
+	// general one.
+	EnvLogsEndpoint          = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+	EnvEndpoint              = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	EnvLogsHeaders           = "OTEL_EXPORTER_OTLP_LOGS_HEADERS"
+	EnvHeaders               = "OTEL_EXPORTER_OTLP_HEADERS"
+	EnvLogsProtocol          = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"
+	EnvProtocol              = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	EnvLogsTimeout           = "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"
+	EnvTimeout               = "OTEL_EXPORTER_OTLP_TIMEOUT"
+	EnvLogsCompression       = "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION"
+	EnvCompression           = "OTEL_EXPORTER_OTLP_COMPRESSION"
+	EnvLogsCertificate       = "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE"
+	EnvCertificate           = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+	EnvLogsClientCertificate = "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE"
+	EnvClientCertificate     = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+	EnvLogsClientKey         = "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY"
+	EnvClientKey             = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+	EnvLogsInsecure          = "OTEL_EXPORTER_OTLP_LOGS_INSECURE"
+	EnvInsecure              = "OTEL_EXPORTER_OTLP_INSECURE"
+
+	// OpenTelemetry's: exporter selection, resource, batching, the switch.
+	EnvLogsExporter    = "OTEL_LOGS_EXPORTER"
+	EnvServiceName     = "OTEL_SERVICE_NAME"
+	EnvServiceVersion  = "OTEL_SERVICE_VERSION" // Logfire's alias of LOGFIRE_SERVICE_VERSION
+	EnvResourceAttrs   = "OTEL_RESOURCE_ATTRIBUTES"
+	EnvScheduleDelay   = "OTEL_BLRP_SCHEDULE_DELAY"
+	EnvMaxQueueSize    = "OTEL_BLRP_MAX_QUEUE_SIZE"
+	EnvMaxBatchSize    = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"
+	EnvExportTimeout   = "OTEL_BLRP_EXPORT_TIMEOUT"
+	EnvSDKDisabled     = "OTEL_SDK_DISABLED"
+	defaultOTLPLogsURL = "http://localhost:4318/v1/logs"
 )
 
 // Config is what NewFromEnv builds a handler from. Every field is optional:
@@ -44,57 +79,87 @@ const (
 // A nil *Config means all zero.
 //
 // Printing a Config (fmt with any verb, encoding/json, log/slog) never shows
-// LogfireToken, SessionToken or a header value: they are Secrets. Endpoints
+// LogfireToken, SessionToken or a header value: they are Secrets; TLSConfig
+// and HTTPClient print as addresses and are left out of JSON. Endpoints
 // print as given: put a receiver's key in Headers, not in the URL.
 type Config struct {
-	// Exporter, when set, is used as is and wins over every other
-	// destination, explicit or from the environment.
+	// Exporter, when set, is the one destination, used as is: it wins over
+	// every other destination, explicit or from the environment, the
+	// console included.
 	Exporter Exporter `json:"-"`
 
-	// LogfireToken is a Logfire write token. Default: LOGFIRE_TOKEN, else
-	// the content of the file LOGFIRE_TOKEN_FILE names (a Kubernetes or
-	// Docker secret; surrounding spaces and the final newline are trimmed).
+	// LogfireToken is a Logfire write token, or several separated by commas
+	// (one project each: every record goes to each). Default:
+	// LOGFIRE_TOKEN, else the content of the file LOGFIRE_TOKEN_FILE names (a
+	// Kubernetes or Docker secret; surrounding spaces and the final newline
+	// are trimmed). LOGFIRE_SEND_TO_LOGFIRE=false turns Logfire off.
 	LogfireToken Secret
 	// LogfireRegion ("us" or "eu") and LogfireBaseURL choose where Logfire
-	// records go, as in LogfireOptions. Default: LOGFIRE_BASE_URL, else the
-	// region the token names in its "pylf_v<N>_<region>_" prefix, else US.
+	// records go, as in LogfireOptions, for every token. Default:
+	// LOGFIRE_BASE_URL, else the region each token names in its
+	// "pylf_v<N>_<region>_" prefix, else US.
 	LogfireRegion, LogfireBaseURL string
 
 	// Endpoint is an OTLP/HTTP receiver's full logs URL
 	// ("http://collector:4318/v1/logs"; nothing is appended). Default:
 	// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as is, else OTEL_EXPORTER_OTLP_ENDPOINT
-	// with "/v1/logs" appended to its path.
+	// with "/v1/logs" appended to its path. Records go there and to Logfire
+	// when both are configured.
 	Endpoint string
 	// Headers are sent with every request of the OTLP, Logfire or relay
-	// exporter; for a key both name they win over OTEL_EXPORTER_OTLP_HEADERS
+	// exporters; for a key both name they win over OTEL_EXPORTER_OTLP_HEADERS
 	// (the OTLP exporter only). Logfire's and the relay's Authorization
 	// cannot be overridden.
 	Headers Headers
 
+	// TLSConfig is the TLS configuration of every HTTP destination (OTLP,
+	// Logfire, relay): a private CA, a client certificate. It wins over the
+	// OTEL_EXPORTER_OTLP_[LOGS_]CERTIFICATE, _CLIENT_CERTIFICATE and
+	// _CLIENT_KEY variables, which are then not read. LoadTLSConfig builds
+	// one from PEM files. Default: the system's roots, no client certificate.
+	TLSConfig *tls.Config `json:"-"`
+	// HTTPClient sends the requests of every HTTP destination, used as is
+	// (its transport's TLS and proxy settings apply); with it set the
+	// certificate variables are not read, and setting TLSConfig too is an
+	// error. Default: a client of each exporter's own.
+	HTTPClient *http.Client `json:"-"`
+
 	// RelayEndpoint is the relay's URL (see NewProxyExporter) and
 	// SessionToken the session token it accepts. Default:
-	// SLOGOTLP_RELAY_ENDPOINT and SLOGOTLP_SESSION_TOKEN.
+	// SLOGOTLP_RELAY_ENDPOINT and SLOGOTLP_SESSION_TOKEN. A relay is the only
+	// network destination: a program that uses one holds no write token.
 	RelayEndpoint string
 	SessionToken  Secret
 
 	// ServiceName, ServiceVersion and Environment set the resource
 	// attributes service.name, service.version and
 	// deployment.environment.name, winning over Handler.Resource and the
-	// environment (OTEL_SERVICE_NAME, LOGFIRE_ENVIRONMENT,
-	// OTEL_RESOURCE_ATTRIBUTES).
+	// environment (LOGFIRE_SERVICE_NAME, OTEL_SERVICE_NAME,
+	// LOGFIRE_SERVICE_VERSION, OTEL_SERVICE_VERSION, LOGFIRE_ENVIRONMENT,
+	// LOGFIRE_RESOURCE_ATTRIBUTES, OTEL_RESOURCE_ATTRIBUTES).
 	ServiceName, ServiceVersion, Environment string
 
 	// HandlerOptions holds the handler's options. Its non-zero BatchSize,
 	// FlushInterval, MaxQueueSize and ExportTimeout win over the OTEL_BLRP_*
-	// variables; its Resource wins over OTEL_RESOURCE_ATTRIBUTES and
-	// OTEL_SERVICE_NAME.
+	// and OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT variables, its Level over
+	// LOGFIRE_MIN_LEVEL, its Resource over OTEL_RESOURCE_ATTRIBUTES and the
+	// service variables.
 	HandlerOptions HandlerOptions
 
-	// Stdout receives the payloads when no destination is configured, one
-	// JSON line each (pretty-printed with Indent). Default: os.Stdout.
+	// Console receives the console's lines (OTEL_LOGS_EXPORTER=console,
+	// LOGFIRE_CONSOLE=true, or nothing configured) and NewFromEnv's
+	// warnings when HandlerOptions.OnError is nil. Default: os.Stderr, where
+	// Go programs log by convention, so a program's stdout stays its own.
+	Console io.Writer `json:"-"`
+	// Fallback is the exporter used when the settings name no destination at
+	// all: no Logfire token, no OTLP endpoint, no relay, and neither
+	// LOGFIRE_CONSOLE nor OTEL_LOGS_EXPORTER set. Default: a ConsoleExporter
+	// on Console. The quickstart passes a WriterExporter on os.Stdout to show
+	// the OTLP JSON it would send.
+	Fallback Exporter `json:"-"`
+	// Stdout receives OTEL_LOGS_EXPORTER=otlp/stdout's OTLP JSON lines.
+	// Default: os.Stdout.
 	Stdout io.Writer `json:"-"`
-	// Indent pretty-prints the payloads written to Stdout.
-	Indent bool
 
 	// Getenv reads the environment. Default: os.Getenv. Tests and programs
 	// that keep their settings elsewhere can pass their own lookup.
@@ -103,7 +168,7 @@ type Config struct {
 
 // ConfigError reports a setting NewFromEnv could not use. Var names the
 // environment variable (or the Config field, "Config.Endpoint") to fix. The
-// message never quotes a token or a header value.
+// message never quotes a token, a header value or a key file's content.
 type ConfigError struct {
 	Var string
 	Err error
@@ -123,60 +188,112 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // LOGFIRE_TOKEN, or into any OTLP/HTTP receiver with the standard
 // OpenTelemetry variables.
 //
-// The destination is the first of, in order: cfg.Exporter; an explicit
-// cfg.RelayEndpoint, cfg.LogfireToken, cfg.Endpoint; then from the
-// environment SLOGOTLP_RELAY_ENDPOINT (with SLOGOTLP_SESSION_TOKEN),
-// LOGFIRE_TOKEN or LOGFIRE_TOKEN_FILE, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
-// OTEL_EXPORTER_OTLP_ENDPOINT; and with none of these, a WriterExporter on
-// cfg.Stdout, so a program runs with no account and shows what it would
-// send. Only the chosen destination's variables are read.
+// The destinations, each with its own queue (see NewMultiHandler):
+//   - cfg.Exporter alone, when set;
+//   - else a relay (cfg.RelayEndpoint, else SLOGOTLP_RELAY_ENDPOINT unless
+//     cfg sets a Logfire token or an endpoint) alone;
+//   - else one Logfire destination per write token (cfg.LogfireToken,
+//     LOGFIRE_TOKEN or LOGFIRE_TOKEN_FILE; LOGFIRE_SEND_TO_LOGFIRE=false
+//     turns them off, =true demands a token) and also an OTLP endpoint
+//     (cfg.Endpoint, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+//     OTEL_EXPORTER_OTLP_ENDPOINT), as Logfire's own SDK sends to both;
+//   - and, on top, the console when LOGFIRE_CONSOLE=true or
+//     OTEL_LOGS_EXPORTER lists console, and the OTLP JSON on cfg.Stdout when
+//     it lists otlp/stdout. OTEL_LOGS_EXPORTER without otlp (console, none)
+//     leaves out the OTLP endpoint and the relay, not Logfire, which follows
+//     Logfire's own variable;
+//   - with none of these, cfg.Fallback, by default a ConsoleExporter on
+//     stderr: readable lines, never OTLP payloads on a service's stdout.
 //
-// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and LOGFIRE_ENVIRONMENT add
-// resource attributes; OTEL_BLRP_SCHEDULE_DELAY (FlushInterval),
-// OTEL_BLRP_EXPORT_TIMEOUT (ExportTimeout), both in milliseconds,
-// OTEL_BLRP_MAX_QUEUE_SIZE (MaxQueueSize) and
-// OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (BatchSize) tune the batcher; unset, the
-// HandlerOptions defaults apply. OTEL_SDK_DISABLED=true returns a handler
-// switched off with SetEnabled(false): Enabled reports false and nothing is
-// sent until SetEnabled(true).
+// OTEL_SDK_DISABLED=true returns a handler switched off with
+// SetEnabled(false): Enabled reports false and nothing is sent until
+// SetEnabled(true). The README's Configuration section lists every other
+// variable read.
 //
 // A value it cannot use (an unparsable number, a malformed header list, an
-// endpoint that is not an http(s) URL, an unreadable token file) makes it
-// return a nil Handler and an error made of one *ConfigError per bad
-// variable, each naming it. The service can then choose to start without
-// export, e.g. with a slog.TextHandler on stderr, rather than fail.
+// endpoint that is not an http(s) URL, an unreadable token or certificate
+// file, an unknown exporter name) makes it return a nil Handler and an error
+// made of one *ConfigError per bad variable, each naming it. The service can
+// then choose to start without export, e.g. with a slog.TextHandler on
+// stderr, rather than fail. A value the OpenTelemetry specification says to
+// ignore with a warning (OTEL_SDK_DISABLED=1, which is not "true") is
+// reported, as a *ConfigError, to HandlerOptions.OnError, or written to
+// cfg.Console when there is none, and the handler is built.
 func NewFromEnv(cfg *Config) (*Handler, error) {
 	p, err := resolveConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	h := NewHandler(p.exp, &p.opts)
+	dests := make([]Destination, len(p.dests))
+	for i, d := range p.dests {
+		dests[i] = d.Destination
+	}
+	h := NewMultiHandler(dests, &p.opts)
 	if p.disabled {
 		h.SetEnabled(false)
+	}
+	for _, w := range p.warnings {
+		if p.opts.OnError != nil {
+			p.opts.OnError(w)
+		} else {
+			fmt.Fprintln(p.console, w.Error())
+		}
 	}
 	return h, nil
 }
 
-// plan is a resolved Config: the exporter built and the options merged.
+// plan is a resolved Config: the destinations built and the options merged.
 type plan struct {
-	exp      Exporter
-	dest     string // which destination won, for tests: "exporter", "relay", ...
-	source   string // the variable or field it came from
+	dests    []plannedDest
 	opts     HandlerOptions
 	disabled bool
+	warnings []error
+	console  io.Writer
 }
 
-// resolver reads the settings, collecting one ConfigError per bad variable.
+// plannedDest is a destination with the variable or field it came from,
+// for tests and messages.
+type plannedDest struct {
+	Destination
+	source string
+	// callers marks an exporter the caller passed in (Config.Exporter,
+	// Config.Fallback): NewFromEnv does not shut it down when it fails.
+	callers bool
+}
+
+// resolver reads the settings, collecting one ConfigError per bad variable
+// and the warnings.
 type resolver struct {
-	cfg    Config
-	getenv func(string) string
-	errs   []error
+	cfg      Config
+	getenv   func(string) string
+	errs     []error
+	warnings []error
+	// exportTimeout is the resolved export timeout, given to every HTTP
+	// destination too; zero when nothing set one.
+	exportTimeout timeoutSetting
 }
 
 func (r *resolver) env(name string) string { return strings.TrimSpace(r.getenv(name)) }
 
 func (r *resolver) fail(name string, err error) {
 	r.errs = append(r.errs, &ConfigError{Var: name, Err: err})
+}
+
+func (r *resolver) warn(name string, err error) {
+	r.warnings = append(r.warnings, &ConfigError{Var: name, Err: err})
+}
+
+// firstEnv returns the first of names that is set, and its name.
+func (r *resolver) firstEnv(names ...string) (value, name string) {
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if v := r.env(n); v != "" {
+			return v, n
+		}
+	}
+	return "", ""
 }
 
 func resolveConfig(cfg *Config) (*plan, error) {
@@ -188,39 +305,56 @@ func resolveConfig(cfg *Config) (*plan, error) {
 	if r.getenv == nil {
 		r.getenv = os.Getenv
 	}
-	p := &plan{opts: r.cfg.HandlerOptions}
+	p := &plan{opts: r.cfg.HandlerOptions, console: r.cfg.Console}
+	if p.console == nil {
+		p.console = os.Stderr
+	}
 	p.disabled = r.sdkDisabled()
 	r.batchOptions(&p.opts)
+	if p.opts.Level == nil {
+		if l, ok := r.level(EnvLogfireMinLevel); ok {
+			p.opts.Level = l
+		}
+	}
 	p.opts.Resource = r.resource()
-	r.destination(p)
+	r.destinations(p)
 	if len(r.errs) > 0 {
-		if p.exp != nil {
-			_ = p.exp.Shutdown(context.Background())
+		for _, d := range p.dests {
+			if !d.callers {
+				_ = d.Exporter.Shutdown(context.Background())
+			}
 		}
 		return nil, errors.Join(r.errs...)
 	}
+	p.warnings = r.warnings
 	return p, nil
 }
 
+// sdkDisabled reads OTEL_SDK_DISABLED as the specification's booleans: only
+// "true", in any case, switches export off.
 func (r *resolver) sdkDisabled() bool {
-	switch v := strings.ToLower(r.env(EnvSDKDisabled)); v {
-	case "", "false":
-		return false
-	case "true":
-		return true
-	}
-	r.fail(EnvSDKDisabled, errors.New(`want "true" or "false"`))
-	return false
+	on, _ := r.otelBool(EnvSDKDisabled, "the handler stays enabled")
+	return on
 }
 
 // batchOptions fills the batcher settings the caller left zero from the
-// OTEL_BLRP_* variables.
+// OTEL_BLRP_* variables, and the export timeout from the first set of
+// OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT and
+// OTEL_BLRP_EXPORT_TIMEOUT.
 func (r *resolver) batchOptions(o *HandlerOptions) {
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = r.millis(EnvScheduleDelay)
 	}
-	if o.ExportTimeout <= 0 {
-		o.ExportTimeout = r.millis(EnvExportTimeout)
+	if o.ExportTimeout > 0 {
+		r.exportTimeout = timeoutSetting{d: o.ExportTimeout, set: true}
+	} else {
+		for _, name := range [...]string{EnvLogsTimeout, EnvTimeout, EnvExportTimeout} {
+			if t := r.timeout(name); t.set {
+				r.exportTimeout = t
+				o.ExportTimeout = t.d
+				break
+			}
+		}
 	}
 	if o.MaxQueueSize <= 0 {
 		o.MaxQueueSize = r.positive(EnvMaxQueueSize, "records")
@@ -230,46 +364,42 @@ func (r *resolver) batchOptions(o *HandlerOptions) {
 	}
 }
 
-func (r *resolver) millis(name string) time.Duration {
-	return time.Duration(r.positive(name, "milliseconds, e.g. 5000 for 5s")) * time.Millisecond
-}
-
-// positive reads a positive integer; unset is 0, the option's default.
-func (r *resolver) positive(name, unit string) int {
-	v := r.env(name)
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		r.fail(name, fmt.Errorf("want a positive whole number of %s", unit))
-		return 0
-	}
-	return n
-}
-
 // resource merges, each later source winning per key:
-// OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME and LOGFIRE_ENVIRONMENT,
+// OTEL_RESOURCE_ATTRIBUTES, LOGFIRE_RESOURCE_ATTRIBUTES, the service
+// variables (LOGFIRE_SERVICE_NAME over OTEL_SERVICE_NAME,
+// LOGFIRE_SERVICE_VERSION over OTEL_SERVICE_VERSION, LOGFIRE_ENVIRONMENT),
 // Handler.Resource, then ServiceName/ServiceVersion/Environment.
 func (r *resolver) resource() []slog.Attr {
-	var env []slog.Attr
-	if v := r.env(EnvResourceAttrs); v != "" {
-		kv, err := parseKeyValues(v, false)
+	var res []slog.Attr
+	for _, src := range [...]struct {
+		name   string
+		decode bool
+	}{{EnvResourceAttrs, true}, {EnvLogfireResourceAttrs, false}} {
+		v := r.env(src.name)
+		if v == "" {
+			continue
+		}
+		kv, err := parseKeyValues(v, false, src.decode)
 		if err != nil {
-			r.fail(EnvResourceAttrs, err)
+			r.fail(src.name, err)
 		}
+		var list []slog.Attr
 		for _, e := range kv {
-			env = append(env, slog.String(e[0], e[1]))
+			list = append(list, slog.String(e[0], e[1]))
 		}
+		res = mergeResource(res, dedupe(list))
 	}
 	var named []slog.Attr
-	if v := r.env(EnvServiceName); v != "" {
-		named = append(named, slog.String("service.name", v))
+	for _, s := range [...]struct{ key, primary, alias string }{
+		{"service.name", EnvLogfireServiceName, EnvServiceName},
+		{"service.version", EnvLogfireServiceVersion, EnvServiceVersion},
+		{"deployment.environment.name", EnvLogfireEnv, ""},
+	} {
+		if v, _ := r.firstEnv(s.primary, s.alias); v != "" {
+			named = append(named, slog.String(s.key, v))
+		}
 	}
-	if v := r.env(EnvLogfireEnv); v != "" {
-		named = append(named, slog.String("deployment.environment.name", v))
-	}
-	res := mergeResource(dedupe(env), named)
+	res = mergeResource(res, named)
 	res = mergeResource(res, r.cfg.HandlerOptions.Resource)
 	var explicit []slog.Attr
 	for _, kv := range [...][2]string{
@@ -293,202 +423,4 @@ func dedupe(attrs []slog.Attr) []slog.Attr {
 		}
 	}
 	return out
-}
-
-// isSet reports whether a setting holds more than spaces.
-func isSet[T ~string](s T) bool { return strings.TrimSpace(string(s)) != "" }
-
-// destination picks and builds the exporter (see NewFromEnv for the order).
-func (r *resolver) destination(p *plan) {
-	c := &r.cfg
-	switch {
-	case c.Exporter != nil:
-		p.exp, p.dest, p.source = c.Exporter, "exporter", "Config.Exporter"
-	case isSet(c.RelayEndpoint):
-		r.relay(p, c.RelayEndpoint, "Config.RelayEndpoint", c.SessionToken.Reveal(), "Config.SessionToken")
-	case isSet(c.LogfireToken.Reveal()):
-		r.logfire(p, c.LogfireToken.Reveal(), "Config.LogfireToken")
-	case isSet(c.Endpoint):
-		r.otlp(p, c.Endpoint, "Config.Endpoint")
-	case r.env(EnvRelayEndpoint) != "":
-		tok, tokVar := c.SessionToken.Reveal(), "Config.SessionToken"
-		if strings.TrimSpace(tok) == "" {
-			tok, tokVar = r.env(EnvSessionToken), EnvSessionToken
-		}
-		r.relay(p, r.env(EnvRelayEndpoint), EnvRelayEndpoint, tok, tokVar)
-	case r.env(EnvLogfireToken) != "" || r.env(EnvLogfireTokenFile) != "":
-		tok, src, err := logfire.TokenFromEnv(r.getenv)
-		var te *logfire.TokenError
-		if errors.As(err, &te) {
-			r.fail(te.Var, te.Err)
-		}
-		if tok != "" {
-			r.logfire(p, tok, src)
-		}
-	case r.env(EnvLogsEndpoint) != "":
-		r.otlp(p, r.env(EnvLogsEndpoint), EnvLogsEndpoint)
-	case r.env(EnvEndpoint) != "":
-		u, err := appendLogsPath(r.env(EnvEndpoint))
-		if err != nil {
-			r.fail(EnvEndpoint, err)
-			return
-		}
-		r.otlp(p, u, EnvEndpoint)
-	default:
-		w := c.Stdout
-		if w == nil {
-			w = os.Stdout
-		}
-		p.exp, p.dest, p.source = NewWriterExporter(w, c.Indent), "stdout", "default"
-	}
-}
-
-func (r *resolver) relay(p *plan, endpoint, endpointVar, token, tokenVar string) {
-	if strings.TrimSpace(token) == "" {
-		r.fail(tokenVar, fmt.Errorf("%s is set but the session token is empty: set %s to the token the relay accepts",
-			endpointVar, tokenVar))
-		return
-	}
-	if _, err := parseEndpoint(endpoint); err != nil {
-		r.fail(endpointVar, err)
-		return
-	}
-	exp, err := NewProxyExporter(endpoint, token, &ProxyOptions{HTTPExporterOptions: r.httpOptions(nil)})
-	if err != nil {
-		r.fail(tokenVar, err)
-		return
-	}
-	p.exp, p.dest, p.source = exp, "relay", endpointVar
-}
-
-func (r *resolver) logfire(p *plan, token, tokenVar string) {
-	c := &r.cfg
-	o := LogfireOptions{Region: c.LogfireRegion, BaseURL: c.LogfireBaseURL, HTTPExporterOptions: r.httpOptions(nil)}
-	baseVar := "Config.LogfireBaseURL"
-	if !isSet(o.BaseURL) && strings.TrimSpace(o.Region) == "" {
-		o.BaseURL, baseVar = r.env(EnvLogfireBaseURL), EnvLogfireBaseURL
-	}
-	endpoint, err := logfire.LogsEndpoint(token, o.Region, string(o.BaseURL))
-	if err != nil {
-		r.fail("Config.LogfireRegion", err)
-		return
-	}
-	if _, err := parseEndpoint(endpoint); err != nil {
-		r.fail(baseVar, err)
-		return
-	}
-	exp, err := NewLogfireExporter(token, &o)
-	if err != nil {
-		r.fail(tokenVar, err)
-		return
-	}
-	p.exp, p.dest, p.source = exp, "logfire", tokenVar
-}
-
-func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
-	format := FormatJSON
-	for _, name := range [...]string{EnvLogsProtocol, EnvProtocol} {
-		v := strings.ToLower(r.env(name))
-		if v == "" {
-			continue
-		}
-		switch v {
-		case "http/json":
-		case "http/protobuf":
-			format = FormatProtobuf
-		default:
-			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp speaks OTLP over HTTP; set http/protobuf "+
-				"or http/json and point the endpoint at the receiver's HTTP port (4318)", v))
-		}
-		break // the signal-specific variable wins
-	}
-	var env map[string]string
-	for _, name := range [...]string{EnvLogsHeaders, EnvHeaders} {
-		v := r.env(name)
-		if v == "" {
-			continue
-		}
-		kv, err := parseKeyValues(v, true)
-		if err != nil {
-			r.fail(name, err)
-		}
-		env = make(map[string]string, len(kv))
-		for _, e := range kv {
-			env[e[0]] = e[1]
-		}
-		break // the signal-specific list replaces the general one
-	}
-	exp, err := NewHTTPExporter(endpoint, &HTTPExporterOptions{Headers: r.httpOptions(env).Headers, Format: format})
-	if err != nil {
-		r.fail(endpointVar, err)
-		return
-	}
-	p.exp, p.dest, p.source = exp, "otlp", endpointVar
-}
-
-// httpOptions returns the transport options: env's headers under the
-// explicit Config.Headers.
-func (r *resolver) httpOptions(env map[string]string) HTTPExporterOptions {
-	if len(env) == 0 && len(r.cfg.Headers) == 0 {
-		return HTTPExporterOptions{}
-	}
-	h := make(Headers, len(env)+len(r.cfg.Headers))
-	for k, v := range env {
-		h[k] = NewSecret(v)
-	}
-	for k, v := range r.cfg.Headers {
-		for old := range h {
-			if strings.EqualFold(old, k) {
-				delete(h, old)
-			}
-		}
-		h[k] = v
-	}
-	return HTTPExporterOptions{Headers: h}
-}
-
-// appendLogsPath turns OTEL_EXPORTER_OTLP_ENDPOINT, a base URL, into the
-// logs URL as the specification says: "/v1/logs" after the base path.
-func appendLogsPath(base string) (string, error) {
-	if _, err := parseEndpoint(base); err != nil {
-		return "", err
-	}
-	u, _ := url.Parse(base) // parseEndpoint accepted it
-	u.Path = strings.TrimRight(u.Path, "/") + "/v1/logs"
-	if u.RawPath != "" {
-		u.RawPath = strings.TrimRight(u.RawPath, "/") + "/v1/logs"
-	}
-	return u.String(), nil
-}
-
-// parseKeyValues reads the W3C-Baggage-like list the OpenTelemetry
-// variables use: "k1=v1,k2=v2", values percent-decoded, spaces around keys
-// and values trimmed, empty entries skipped. The errors name the entry by
-// position and never quote a value, which may be a secret.
-func parseKeyValues(s string, headers bool) ([][2]string, error) {
-	var out [][2]string
-	for i, item := range strings.Split(s, ",") {
-		if strings.TrimSpace(item) == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(item, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("entry %d is not key=value: write the list as key1=value1,key2=value2", i+1)
-		}
-		dk, err := url.PathUnescape(k)
-		if err != nil || (headers && !validHeaderName(dk)) {
-			return nil, fmt.Errorf("entry %d: the key is not a valid %s: use letters, digits, '-' and '.'",
-				i+1, map[bool]string{true: "header name", false: "attribute key"}[headers])
-		}
-		dv, err := url.PathUnescape(strings.TrimSpace(v))
-		if err != nil {
-			return nil, fmt.Errorf("entry %d (key %q): the value has a malformed %%-escape: encode %% as %%25", i+1, dk)
-		}
-		if hasControl(dv) {
-			return nil, fmt.Errorf("entry %d (key %q): the value contains a control character: remove it", i+1, dk)
-		}
-		out = append(out, [2]string{dk, dv})
-	}
-	return out, nil
 }

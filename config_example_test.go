@@ -57,15 +57,15 @@ func ExampleNewFromEnv() {
 	// A real service passes nil (or a Config with the settings it wants to
 	// pin) and sets LOGFIRE_TOKEN or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT. Here
 	// the environment is a map, and with no destination set the payloads go
-	// to Stdout.
+	// to the Fallback, which prints the OTLP JSON.
 	env := map[string]string{
 		"OTEL_SERVICE_NAME":        "checkout",
 		"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=staging,team=payments",
 	}
 	var out bytes.Buffer
 	h, err := slogotlp.NewFromEnv(&slogotlp.Config{
-		Getenv: func(k string) string { return env[k] },
-		Stdout: &out,
+		Getenv:   func(k string) string { return env[k] },
+		Fallback: slogotlp.NewWriterExporter(&out, false),
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -106,7 +106,7 @@ func ExampleNewFromEnv_badVariable() {
 func ExampleNewFromEnv_disabled() {
 	env := map[string]string{"OTEL_SDK_DISABLED": "true"}
 	var out bytes.Buffer
-	h, _ := slogotlp.NewFromEnv(&slogotlp.Config{Getenv: func(k string) string { return env[k] }, Stdout: &out})
+	h, _ := slogotlp.NewFromEnv(&slogotlp.Config{Getenv: func(k string) string { return env[k] }, Console: &out})
 	fmt.Println("enabled:", h.Enabled(context.Background(), slog.LevelError))
 	slog.New(h).Error("not sent")
 	_ = h.Shutdown(context.Background())
@@ -114,6 +114,51 @@ func ExampleNewFromEnv_disabled() {
 	// Output:
 	// enabled: false
 	// bytes written: 0
+}
+
+// With nothing configured, records are printed as readable lines on stderr
+// (Config.Console), never as OTLP payloads on stdout. The LOGFIRE_CONSOLE_*
+// variables shape the lines; here the timestamps are left out.
+func ExampleNewFromEnv_nothingConfigured() {
+	env := map[string]string{"LOGFIRE_CONSOLE_INCLUDE_TIMESTAMP": "false"}
+	h, err := slogotlp.NewFromEnv(&slogotlp.Config{
+		Getenv:  func(k string) string { return env[k] },
+		Console: os.Stdout, // for the example's output; the default is os.Stderr
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	logger := slog.New(h)
+	logger.Info("user signed in", "user_id", 42, "plan", "pro")
+	logger.WithGroup("http").Warn("slow request", "method", "GET", "path", "/api/items")
+	_ = h.Shutdown(context.Background())
+	// Output:
+	// INFO  user signed in user_id=42 plan=pro
+	// WARN  slow request http.method=GET http.path=/api/items
+}
+
+// LOGFIRE_TOKEN and an OTLP endpoint together send every record to both, as
+// Logfire's own SDK does; each destination has its own queue and counters.
+func ExampleNewFromEnv_logfireAndCollector() {
+	env := map[string]string{
+		"LOGFIRE_TOKEN":                    "pylf_v1_eu_0123456789abcdef,pylf_v1_us_fedcba9876543210",
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:1/v1/logs", // nothing listens here
+	}
+	h, err := slogotlp.NewFromEnv(&slogotlp.Config{Getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h.SetEnabled(false) // the example sends nothing
+	for _, d := range h.DestinationStats() {
+		fmt.Println(d.Name)
+	}
+	_ = h.Shutdown(context.Background())
+	// Output:
+	// logfire#1
+	// logfire#2
+	// otlp
 }
 
 // Credentials in a Config have types that never print them: a Config can be

@@ -3,13 +3,13 @@ package slogotlp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,9 +23,15 @@ import (
 
 // allEnv lists every variable NewFromEnv reads.
 var allEnv = []string{
-	EnvLogfireToken, EnvLogfireTokenFile, EnvLogfireBaseURL, EnvLogfireEnv, EnvRelayEndpoint, EnvSessionToken,
-	EnvLogsEndpoint, EnvEndpoint, EnvLogsHeaders, EnvHeaders, EnvLogsProtocol, EnvProtocol, EnvServiceName,
-	EnvResourceAttrs, EnvScheduleDelay, EnvMaxQueueSize, EnvMaxBatchSize, EnvExportTimeout, EnvSDKDisabled,
+	EnvLogfireToken, EnvLogfireTokenFile, EnvLogfireBaseURL, EnvLogfireEnv, EnvLogfireSend, EnvLogfireServiceName,
+	EnvLogfireServiceVersion, EnvLogfireResourceAttrs, EnvLogfireMinLevel, EnvLogfireConsole, EnvLogfireConsoleColors,
+	EnvLogfireConsoleTime, EnvLogfireConsoleTags, EnvLogfireConsoleVerbose, EnvLogfireConsoleLevel,
+	EnvRelayEndpoint, EnvSessionToken,
+	EnvLogsEndpoint, EnvEndpoint, EnvLogsHeaders, EnvHeaders, EnvLogsProtocol, EnvProtocol, EnvLogsTimeout, EnvTimeout,
+	EnvLogsCompression, EnvCompression, EnvLogsCertificate, EnvCertificate, EnvLogsClientCertificate,
+	EnvClientCertificate, EnvLogsClientKey, EnvClientKey, EnvLogsInsecure, EnvInsecure,
+	EnvLogsExporter, EnvServiceName, EnvServiceVersion, EnvResourceAttrs, EnvScheduleDelay, EnvMaxQueueSize,
+	EnvMaxBatchSize, EnvExportTimeout, EnvSDKDisabled, "NO_COLOR",
 }
 
 // setEnv clears every variable NewFromEnv reads (the machine's own must not
@@ -40,13 +46,32 @@ func setEnv(t *testing.T, env map[string]string) {
 	}
 }
 
-// resolved runs resolveConfig and shuts the exporter down after the test.
+// resolved runs resolveConfig and shuts the exporters down after the test.
 func resolved(t *testing.T, cfg *Config) *plan {
 	t.Helper()
 	p, err := resolveConfig(cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = p.exp.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		for _, d := range p.dests {
+			_ = d.Exporter.Shutdown(context.Background())
+		}
+	})
 	return p
+}
+
+// only returns the plan's single destination.
+func only(t *testing.T, p *plan) plannedDest {
+	t.Helper()
+	require.Len(t, p.dests, 1, "destinations: %v", names(p))
+	return p.dests[0]
+}
+
+func names(p *plan) []string {
+	var out []string
+	for _, d := range p.dests {
+		out = append(out, d.Name)
+	}
+	return out
 }
 
 // target returns where an exporter sends and the headers it sends.
@@ -63,6 +88,19 @@ func target(t *testing.T, e Exporter) (string, http.Header) {
 	return "", nil
 }
 
+// core returns the HTTP engine of an HTTP or relay exporter.
+func httpCoreOf(t *testing.T, e Exporter) *httpCore {
+	t.Helper()
+	switch e := e.(type) {
+	case *HTTPExporter:
+		return e.c
+	case *ProxyExporter:
+		return e.s.core
+	}
+	t.Fatalf("%T is not an HTTP exporter", e)
+	return nil
+}
+
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "token")
@@ -75,122 +113,167 @@ type nopExporter struct{}
 func (nopExporter) Export(context.Context, []byte, int) Result { return Result{} }
 func (nopExporter) Shutdown(context.Context) error             { return nil }
 
+// wantDest is one destination a case expects.
+type wantDest struct {
+	name, source, endpoint string
+	headers                map[string]string // expected header values (subset)
+	format                 WireFormat        // the payload encoding the exporter asks for
+}
+
 func TestNewFromEnvDestination(t *testing.T) {
 	const us, eu = "pylf_v1_us_secretUS", "pylf_v1_eu_secretEU"
 	tokenFile := writeFile(t, eu+"\n")
 	custom := nopExporter{}
 	for _, tc := range []struct {
-		name     string
-		env      map[string]string
-		cfg      Config
-		dest     string
-		source   string
-		endpoint string
-		headers  map[string]string // expected header values (subset)
-		format   WireFormat        // the payload encoding the exporter asks for
+		name string
+		env  map[string]string
+		cfg  Config
+		want []wantDest
 	}{
-		{name: "nothing: stdout", dest: "stdout", source: "default"},
+		{name: "nothing: the console", want: []wantDest{{name: destConsole, source: "default"}}},
+		{name: "nothing, with a Fallback", cfg: Config{Fallback: custom},
+			want: []wantDest{{name: destFallback, source: "Config.Fallback"}}},
 		{name: "LOGFIRE_TOKEN us", env: map[string]string{EnvLogfireToken: us},
-			dest: "logfire", source: EnvLogfireToken, endpoint: LogfireUSEndpoint,
-			headers: map[string]string{"Authorization": us}},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint,
+				headers: map[string]string{"Authorization": us}}}},
 		{name: "LOGFIRE_TOKEN eu from its prefix", env: map[string]string{EnvLogfireToken: eu},
-			dest: "logfire", source: EnvLogfireToken, endpoint: LogfireEUEndpoint},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireEUEndpoint}}},
 		{name: "LOGFIRE_TOKEN later version eu", env: map[string]string{EnvLogfireToken: "pylf_v12_eu_x"},
-			dest: "logfire", source: EnvLogfireToken, endpoint: LogfireEUEndpoint},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireEUEndpoint}}},
+		{name: "LOGFIRE_TOKEN staging eu", env: map[string]string{EnvLogfireToken: "pylf_v1_stagingeu_x"},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: "https://logfire-eu.pydantic.info/v1/logs"}}},
 		{name: "LOGFIRE_TOKEN of unknown form: US", env: map[string]string{EnvLogfireToken: "abcdef"},
-			dest: "logfire", source: EnvLogfireToken, endpoint: LogfireUSEndpoint},
-		{name: "LOGFIRE_BASE_URL overrides the token's region",
-			env:  map[string]string{EnvLogfireToken: eu, EnvLogfireBaseURL: "http://127.0.0.1:9/"},
-			dest: "logfire", source: EnvLogfireToken, endpoint: "http://127.0.0.1:9/v1/logs"},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint}}},
+		{name: "two tokens: two projects, each its region", env: map[string]string{EnvLogfireToken: " " + us + " , ," + eu},
+			want: []wantDest{
+				{name: "logfire#1", source: EnvLogfireToken, endpoint: LogfireUSEndpoint, headers: map[string]string{"Authorization": us}},
+				{name: "logfire#2", source: EnvLogfireToken, endpoint: LogfireEUEndpoint, headers: map[string]string{"Authorization": eu}},
+			}},
+		{name: "LOGFIRE_BASE_URL overrides every token's region",
+			env: map[string]string{EnvLogfireToken: eu + "," + us, EnvLogfireBaseURL: "http://127.0.0.1:9/"},
+			want: []wantDest{
+				{name: "logfire#1", source: EnvLogfireToken, endpoint: "http://127.0.0.1:9/v1/logs"},
+				{name: "logfire#2", source: EnvLogfireToken, endpoint: "http://127.0.0.1:9/v1/logs"},
+			}},
 		{name: "Config.LogfireRegion overrides the token's region", env: map[string]string{EnvLogfireToken: eu},
-			cfg: Config{LogfireRegion: "us"}, dest: "logfire", source: EnvLogfireToken, endpoint: LogfireUSEndpoint},
+			cfg:  Config{LogfireRegion: "us"},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint}}},
 		{name: "Config.LogfireRegion wins over LOGFIRE_BASE_URL",
 			env: map[string]string{EnvLogfireToken: us, EnvLogfireBaseURL: "http://127.0.0.1:9"},
-			cfg: Config{LogfireRegion: "EU"}, dest: "logfire", source: EnvLogfireToken, endpoint: LogfireEUEndpoint},
+			cfg: Config{LogfireRegion: "EU"}, want: []wantDest{{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireEUEndpoint}}},
 		{name: "Config.LogfireBaseURL", cfg: Config{LogfireToken: NewSecret(us), LogfireBaseURL: "https://lf.example.com"},
-			dest: "logfire", source: "Config.LogfireToken", endpoint: "https://lf.example.com/v1/logs"},
+			want: []wantDest{{name: destLogfire, source: "Config.LogfireToken", endpoint: "https://lf.example.com/v1/logs"}}},
+		{name: "Config.LogfireToken with two tokens", cfg: Config{LogfireToken: NewSecret(eu + "," + us)},
+			want: []wantDest{
+				{name: "logfire#1", source: "Config.LogfireToken", endpoint: LogfireEUEndpoint},
+				{name: "logfire#2", source: "Config.LogfireToken", endpoint: LogfireUSEndpoint},
+			}},
+		{name: "Config.LogfireToken wins over LOGFIRE_TOKEN", env: map[string]string{EnvLogfireToken: us},
+			cfg:  Config{LogfireToken: NewSecret(eu)},
+			want: []wantDest{{name: destLogfire, source: "Config.LogfireToken", endpoint: LogfireEUEndpoint}}},
 		{name: "LOGFIRE_TOKEN_FILE, newline trimmed", env: map[string]string{EnvLogfireTokenFile: tokenFile},
-			dest: "logfire", source: EnvLogfireTokenFile, endpoint: LogfireEUEndpoint,
-			headers: map[string]string{"Authorization": eu}},
+			want: []wantDest{{name: destLogfire, source: EnvLogfireTokenFile, endpoint: LogfireEUEndpoint,
+				headers: map[string]string{"Authorization": eu}}}},
 		{name: "LOGS_ENDPOINT as is", env: map[string]string{EnvLogsEndpoint: "http://collector:4318/custom"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://collector:4318/custom"},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://collector:4318/custom"}}},
 		{name: "ENDPOINT plus /v1/logs", env: map[string]string{EnvEndpoint: "http://collector:4318"},
-			dest: "otlp", source: EnvEndpoint, endpoint: "http://collector:4318/v1/logs"},
+			want: []wantDest{{name: destOTLP, source: EnvEndpoint, endpoint: "http://collector:4318/v1/logs"}}},
 		{name: "ENDPOINT with a trailing slash", env: map[string]string{EnvEndpoint: "http://collector:4318/"},
-			dest: "otlp", source: EnvEndpoint, endpoint: "http://collector:4318/v1/logs"},
+			want: []wantDest{{name: destOTLP, source: EnvEndpoint, endpoint: "http://collector:4318/v1/logs"}}},
 		{name: "ENDPOINT with a base path", env: map[string]string{EnvEndpoint: "https://gw.example.com/otlp/"},
-			dest: "otlp", source: EnvEndpoint, endpoint: "https://gw.example.com/otlp/v1/logs"},
+			want: []wantDest{{name: destOTLP, source: EnvEndpoint, endpoint: "https://gw.example.com/otlp/v1/logs"}}},
 		{name: "LOGS_ENDPOINT wins over ENDPOINT",
 			env:  map[string]string{EnvEndpoint: "http://a:4318", EnvLogsEndpoint: "http://b:4318/v1/logs"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://b:4318/v1/logs"},
-		{name: "LOGFIRE_TOKEN wins over the OTLP endpoints",
-			env:  map[string]string{EnvLogfireToken: us, EnvLogsEndpoint: "http://b:4318/v1/logs", EnvEndpoint: "http://a"},
-			dest: "logfire", source: EnvLogfireToken, endpoint: LogfireUSEndpoint},
-		{name: "relay wins over LOGFIRE_TOKEN",
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://b:4318/v1/logs"}}},
+		{name: "Config.Endpoint wins over the variables",
+			env:  map[string]string{EnvLogsEndpoint: "http://b:4318/v1/logs"},
+			cfg:  Config{Endpoint: "http://127.0.0.1:4318/v1/logs"},
+			want: []wantDest{{name: destOTLP, source: "Config.Endpoint", endpoint: "http://127.0.0.1:4318/v1/logs"}}},
+		{name: "Logfire and an OTLP endpoint: both, as Logfire's SDK does",
+			env: map[string]string{EnvLogfireToken: us, EnvLogsEndpoint: "http://b:4318/v1/logs", EnvEndpoint: "http://a"},
+			want: []wantDest{
+				{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint},
+				{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://b:4318/v1/logs"},
+			}},
+		{name: "explicit Config.Endpoint and env LOGFIRE_TOKEN: both",
+			env: map[string]string{EnvLogfireToken: us}, cfg: Config{Endpoint: "http://127.0.0.1:4318/v1/logs"},
+			want: []wantDest{
+				{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint},
+				{name: destOTLP, source: "Config.Endpoint", endpoint: "http://127.0.0.1:4318/v1/logs"},
+			}},
+		{name: "relay alone, over LOGFIRE_TOKEN and the endpoint",
 			env: map[string]string{EnvRelayEndpoint: "https://app.example.com/api/v1/telemetry/logs",
 				EnvSessionToken: "jwt.session", EnvLogfireToken: us, EnvLogsEndpoint: "http://b:4318/v1/logs"},
-			dest: "relay", source: EnvRelayEndpoint, endpoint: "https://app.example.com/api/v1/telemetry/logs",
-			headers: map[string]string{"Authorization": "Bearer jwt.session"}},
+			want: []wantDest{{name: destRelay, source: EnvRelayEndpoint, endpoint: "https://app.example.com/api/v1/telemetry/logs",
+				headers: map[string]string{"Authorization": "Bearer jwt.session"}}}},
 		{name: "relay env with Config.SessionToken",
 			env: map[string]string{EnvRelayEndpoint: "https://app.example.com/r"}, cfg: Config{SessionToken: NewSecret("s.t")},
-			dest: "relay", source: EnvRelayEndpoint, endpoint: "https://app.example.com/r",
-			headers: map[string]string{"Authorization": "Bearer s.t"}},
-		{name: "explicit Config.Endpoint wins over env LOGFIRE_TOKEN",
-			env: map[string]string{EnvLogfireToken: us}, cfg: Config{Endpoint: "http://127.0.0.1:4318/v1/logs"},
-			dest: "otlp", source: "Config.Endpoint", endpoint: "http://127.0.0.1:4318/v1/logs"},
+			want: []wantDest{{name: destRelay, source: EnvRelayEndpoint, endpoint: "https://app.example.com/r",
+				headers: map[string]string{"Authorization": "Bearer s.t"}}}},
 		{name: "explicit Config.LogfireToken wins over env relay",
 			env:  map[string]string{EnvRelayEndpoint: "https://r.example.com", EnvSessionToken: "x"},
-			cfg:  Config{LogfireToken: NewSecret(eu), Endpoint: "http://127.0.0.1:1"},
-			dest: "logfire", source: "Config.LogfireToken", endpoint: LogfireEUEndpoint},
+			cfg:  Config{LogfireToken: NewSecret(eu)},
+			want: []wantDest{{name: destLogfire, source: "Config.LogfireToken", endpoint: LogfireEUEndpoint}}},
 		{name: "explicit relay wins over explicit Logfire",
 			cfg:  Config{RelayEndpoint: "https://r.example.com/logs", SessionToken: NewSecret("x"), LogfireToken: NewSecret(us)},
-			dest: "relay", source: "Config.RelayEndpoint", endpoint: "https://r.example.com/logs"},
+			want: []wantDest{{name: destRelay, source: "Config.RelayEndpoint", endpoint: "https://r.example.com/logs"}}},
 		{name: "Config.Exporter wins over everything",
-			env: map[string]string{EnvRelayEndpoint: "https://r", EnvSessionToken: "x", EnvLogfireToken: us},
-			cfg: Config{Exporter: custom, RelayEndpoint: "https://r2", SessionToken: NewSecret("y")}, dest: "exporter",
-			source: "Config.Exporter"},
+			env:  map[string]string{EnvRelayEndpoint: "https://r", EnvSessionToken: "x", EnvLogfireToken: us, EnvLogfireConsole: "true"},
+			cfg:  Config{Exporter: custom, RelayEndpoint: "https://r2", SessionToken: NewSecret("y")},
+			want: []wantDest{{name: destExporter, source: "Config.Exporter"}}},
 		{name: "OTLP headers, percent-decoded",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs",
 				EnvHeaders: "api-key=abc%3D%3D, x-team = my%20team ,"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs",
-			headers: map[string]string{"Api-Key": "abc==", "X-Team": "my team"}},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs",
+				headers: map[string]string{"Api-Key": "abc==", "X-Team": "my team"}}}},
+		{name: "OTLP headers are the OTLP destination's only",
+			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvHeaders: "x-team=t", EnvLogfireToken: us},
+			want: []wantDest{
+				{name: destLogfire, source: EnvLogfireToken, endpoint: LogfireUSEndpoint, headers: map[string]string{"X-Team": ""}},
+				{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", headers: map[string]string{"X-Team": "t"}},
+			}},
 		{name: "LOGS_HEADERS replaces HEADERS",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvHeaders: "a=1,b=2",
 				EnvLogsHeaders: "b=3"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs",
-			headers: map[string]string{"A": "", "B": "3"}},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs",
+				headers: map[string]string{"A": "", "B": "3"}}}},
 		{name: "Config.Headers win per key",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvHeaders: "a=1,b=2"},
-			cfg: Config{Headers: headersOf(map[string]string{"B": "9"})}, dest: "otlp", source: EnvLogsEndpoint,
-			endpoint: "http://c:4318/v1/logs", headers: map[string]string{"A": "1", "B": "9"}},
+			cfg: Config{Headers: headersOf(map[string]string{"B": "9"})},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs",
+				headers: map[string]string{"A": "1", "B": "9"}}}},
 		{name: "http/protobuf sends protobuf",
 			env:  map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/protobuf"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf}}},
 		{name: "LOGS_PROTOCOL http/protobuf wins over http/json",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/json",
-				EnvLogsProtocol: "http/protobuf"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
+				EnvLogsProtocol: "HTTP/Protobuf"},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf}}},
 		{name: "LOGS_PROTOCOL http/json wins over a grpc PROTOCOL",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "grpc",
 				EnvLogsProtocol: "http/json"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs"},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			setEnv(t, tc.env)
 			p := resolved(t, &tc.cfg)
-			assert.Equal(t, tc.dest, p.dest)
-			assert.Equal(t, tc.source, p.source)
-			switch tc.dest {
-			case "stdout":
-				assert.IsType(t, &WriterExporter{}, p.exp)
-			case "exporter":
-				assert.Equal(t, Exporter(custom), p.exp)
-			default:
-				endpoint, h := target(t, p.exp)
-				assert.Equal(t, tc.endpoint, endpoint)
-				assert.Equal(t, tc.format, wireFormatOf(p.exp))
-				for k, v := range tc.headers {
-					assert.Equal(t, v, h.Get(k), "header %s", k)
+			require.Len(t, p.dests, len(tc.want), "destinations: %v", names(p))
+			for i, want := range tc.want {
+				got := p.dests[i]
+				assert.Equal(t, want.name, got.Name)
+				assert.Equal(t, want.source, got.source)
+				switch want.name {
+				case destConsole:
+					assert.IsType(t, &ConsoleExporter{}, got.Exporter)
+				case destExporter, destFallback:
+					assert.Equal(t, Exporter(custom), got.Exporter)
+				default:
+					endpoint, h := target(t, got.Exporter)
+					assert.Equal(t, want.endpoint, endpoint)
+					assert.Equal(t, want.format, wireFormatOf(got.Exporter))
+					for k, v := range want.headers {
+						assert.Equal(t, v, h.Get(k), "header %s", k)
+					}
 				}
 			}
 		})
@@ -213,7 +296,6 @@ func TestNewFromEnvErrors(t *testing.T) {
 		{"export timeout", map[string]string{EnvExportTimeout: "30 s"}, Config{}, []string{EnvExportTimeout}},
 		{"queue size", map[string]string{EnvMaxQueueSize: "lots"}, Config{}, []string{EnvMaxQueueSize}},
 		{"batch size", map[string]string{EnvMaxBatchSize: "1.5"}, Config{}, []string{EnvMaxBatchSize}},
-		{"SDK disabled", map[string]string{EnvSDKDisabled: "yes"}, Config{}, []string{EnvSDKDisabled}},
 		{"header without =", map[string]string{EnvLogsEndpoint: "http://c/v1/logs", EnvHeaders: "a=1," + secret},
 			Config{}, []string{EnvHeaders}},
 		{"header key invalid", map[string]string{EnvLogsEndpoint: "http://c/v1/logs", EnvLogsHeaders: "bad key=" + secret},
@@ -242,6 +324,33 @@ func TestNewFromEnvErrors(t *testing.T) {
 		{"region", nil, Config{LogfireToken: NewSecret(secret), LogfireRegion: "mars"}, []string{"Config.LogfireRegion"}},
 		{"relay without session token", map[string]string{EnvRelayEndpoint: "https://r/logs"}, Config{}, []string{EnvSessionToken}},
 		{"relay endpoint bad", map[string]string{EnvRelayEndpoint: "r/logs", EnvSessionToken: secret}, Config{}, []string{EnvRelayEndpoint}},
+		{"OTLP timeout as a Go duration", map[string]string{EnvTimeout: "10s"}, Config{}, []string{EnvTimeout}},
+		{"OTLP logs timeout negative", map[string]string{EnvLogsTimeout: "-1"}, Config{}, []string{EnvLogsTimeout}},
+		{"compression unknown", map[string]string{EnvLogsEndpoint: "http://c/v1/logs", EnvCompression: "zstdx"},
+			Config{}, []string{EnvCompression}},
+		{"logs compression unknown wins", map[string]string{EnvLogsEndpoint: "http://c/v1/logs", EnvCompression: "gzip",
+			EnvLogsCompression: "br"}, Config{}, []string{EnvLogsCompression}},
+		{"OTEL_LOGS_EXPORTER unknown", map[string]string{EnvLogsExporter: "otlp,zipkin"}, Config{}, []string{EnvLogsExporter}},
+		{"OTEL_LOGS_EXPORTER logging", map[string]string{EnvLogsExporter: "logging"}, Config{}, []string{EnvLogsExporter}},
+		{"OTEL_LOGS_EXPORTER none with more", map[string]string{EnvLogsExporter: "none,console"}, Config{}, []string{EnvLogsExporter}},
+		{"send to Logfire bad", map[string]string{EnvLogfireSend: "yes", EnvLogfireToken: secret}, Config{}, []string{EnvLogfireSend}},
+		{"send to Logfire without a token", map[string]string{EnvLogfireSend: "true"}, Config{}, []string{EnvLogfireSend}},
+		{"repeated token", map[string]string{EnvLogfireToken: secret + "," + secret}, Config{}, []string{EnvLogfireToken}},
+		{"min level unknown", map[string]string{EnvLogfireMinLevel: "verbose"}, Config{}, []string{EnvLogfireMinLevel}},
+		{"console not a boolean", map[string]string{EnvLogfireConsole: "sometimes"}, Config{}, []string{EnvLogfireConsole}},
+		{"console colors", map[string]string{EnvLogfireConsoleColors: "rainbow"}, Config{}, []string{EnvLogfireConsoleColors}},
+		{"console timestamp", map[string]string{EnvLogfireConsoleTime: "no"}, Config{}, []string{EnvLogfireConsoleTime}},
+		{"console tags", map[string]string{EnvLogfireConsoleTags: "2"}, Config{}, []string{EnvLogfireConsoleTags}},
+		{"console verbose", map[string]string{EnvLogfireConsoleVerbose: "y"}, Config{}, []string{EnvLogfireConsoleVerbose}},
+		{"console level", map[string]string{EnvLogfireConsoleLevel: "loud"}, Config{}, []string{EnvLogfireConsoleLevel}},
+		{"Logfire resource attributes", map[string]string{EnvLogfireResourceAttrs: "a=1,b"}, Config{}, []string{EnvLogfireResourceAttrs}},
+		{"certificate missing", map[string]string{EnvLogsEndpoint: "https://c/v1/logs", EnvCertificate: "/nonexistent/ca.pem"},
+			Config{}, []string{EnvCertificate}},
+		{"client certificate without key", map[string]string{EnvLogsEndpoint: "https://c/v1/logs",
+			EnvLogsClientCertificate: "/nonexistent/c.pem"}, Config{}, []string{EnvLogsClientCertificate}},
+		{"client key without certificate", map[string]string{EnvLogsEndpoint: "https://c/v1/logs",
+			EnvClientKey: "/nonexistent/k.pem"}, Config{}, []string{EnvClientKey}},
+		{"TLS and a client", nil, Config{TLSConfig: &tls.Config{}, HTTPClient: &http.Client{}}, []string{"Config.TLSConfig"}},
 		{"several at once",
 			map[string]string{EnvScheduleDelay: "1m", EnvMaxQueueSize: "-5", EnvLogsEndpoint: "x"},
 			Config{}, []string{EnvScheduleDelay, EnvMaxQueueSize, EnvLogsEndpoint}},
@@ -282,12 +391,12 @@ func TestNewFromEnvBatchOptions(t *testing.T) {
 	assert.Zero(t, p.opts.MaxQueueSize, "unset: the HandlerOptions default applies")
 }
 
-// exportedResource builds a handler on a stdout buffer, logs one record and
+// exportedResource builds a handler on a JSON buffer, logs one record and
 // returns the resource attributes of the payload.
 func exportedResource(t *testing.T, cfg Config) map[string]any {
 	t.Helper()
 	var buf bytes.Buffer
-	cfg.Stdout = &buf
+	cfg.Fallback = NewWriterExporter(&buf, false)
 	h, err := NewFromEnv(&cfg)
 	require.NoError(t, err)
 	slog.New(h).Info("hello")
@@ -328,6 +437,18 @@ func TestNewFromEnvResource(t *testing.T) {
 			Config{ServiceName: "explicit", ServiceVersion: "2.0", Environment: "dev",
 				HandlerOptions: HandlerOptions{Resource: []slog.Attr{slog.String(sn, "opt")}}},
 			map[string]any{sn: "explicit", "service.version": "2.0", env: "dev"}},
+		{"LOGFIRE_SERVICE_NAME over OTEL_SERVICE_NAME", map[string]string{EnvServiceName: "otel", EnvLogfireServiceName: "lf"},
+			Config{}, map[string]any{sn: "lf"}},
+		{"OTEL_SERVICE_VERSION, Logfire's alias", map[string]string{EnvResourceAttrs: "service.version=0", EnvServiceVersion: "1.2"},
+			Config{}, map[string]any{"service.version": "1.2"}},
+		{"LOGFIRE_SERVICE_VERSION over OTEL_SERVICE_VERSION", map[string]string{EnvServiceVersion: "1.2", EnvLogfireServiceVersion: "1.3"},
+			Config{}, map[string]any{"service.version": "1.3"}},
+		{"LOGFIRE_RESOURCE_ATTRIBUTES over OTEL_RESOURCE_ATTRIBUTES, not decoded",
+			map[string]string{EnvResourceAttrs: "team=a,region=eu%2Dwest", EnvLogfireResourceAttrs: " team = b , tier=a%20b,team=c"},
+			Config{}, map[string]any{"team": "c", "region": "eu-west", "tier": "a%20b"}},
+		{"the service variables over LOGFIRE_RESOURCE_ATTRIBUTES",
+			map[string]string{EnvLogfireResourceAttrs: "service.name=x,deployment.environment.name=y", EnvServiceName: "svc", EnvLogfireEnv: "prod"},
+			Config{}, map[string]any{sn: "svc", env: "prod"}},
 		{"user attributes override detected ones", map[string]string{EnvResourceAttrs: "host.name=pinned,process.runtime.name=custom"},
 			Config{}, map[string]any{"host.name": "pinned", "process.runtime.name": "custom"}},
 	} {
@@ -342,15 +463,17 @@ func TestNewFromEnvResource(t *testing.T) {
 	}
 }
 
-func TestNewFromEnvStdoutDefault(t *testing.T) {
+// TestNewFromEnvDefaultConsole: with nothing configured, records are
+// printed as readable lines on Console, never as OTLP payloads.
+func TestNewFromEnvDefaultConsole(t *testing.T) {
 	setEnv(t, nil)
-	var buf bytes.Buffer
-	h, err := NewFromEnv(&Config{Stdout: &buf, Indent: true})
+	var console bytes.Buffer
+	h, err := NewFromEnv(&Config{Console: &console})
 	require.NoError(t, err)
-	slog.New(h).Warn("no account needed")
+	slog.New(h).Warn("no account needed", "user", 42)
 	require.NoError(t, h.Shutdown(context.Background()))
-	assert.Contains(t, buf.String(), "\n  \"resourceLogs\": [")
-	assert.Contains(t, buf.String(), `"stringValue": "no account needed"`)
+	assert.Regexp(t, `^\d\d:\d\d:\d\d\.\d{3} WARN  no account needed user=42\n$`, console.String())
+	assert.NotContains(t, console.String(), "resourceLogs")
 }
 
 func TestNewFromEnvDisabled(t *testing.T) {
@@ -358,7 +481,7 @@ func TestNewFromEnvDisabled(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			setEnv(t, map[string]string{EnvSDKDisabled: v})
 			var buf bytes.Buffer
-			h, err := NewFromEnv(&Config{Stdout: &buf})
+			h, err := NewFromEnv(&Config{Fallback: NewWriterExporter(&buf, false)})
 			require.NoError(t, err)
 			logger := slog.New(h)
 			assert.False(t, h.Enabled(context.Background(), slog.LevelError))
@@ -373,11 +496,24 @@ func TestNewFromEnvDisabled(t *testing.T) {
 			assert.Contains(t, buf.String(), `"sent"`)
 		})
 	}
-	setEnv(t, map[string]string{EnvSDKDisabled: "false"})
-	h, err := NewFromEnv(&Config{Stdout: io.Discard})
-	require.NoError(t, err)
-	assert.True(t, h.Enabled(context.Background(), slog.LevelInfo))
-	require.NoError(t, h.Shutdown(context.Background()))
+	// Only "true" switches it off; anything else leaves it on, as the
+	// specification says, with a warning for what is not "false".
+	for v, warned := range map[string]bool{"false": false, "FALSE": false, "1": true, "yes": true} {
+		t.Run(v, func(t *testing.T) {
+			setEnv(t, map[string]string{EnvSDKDisabled: v})
+			var console bytes.Buffer
+			h, err := NewFromEnv(&Config{Fallback: nopExporter{}, Console: &console})
+			require.NoError(t, err)
+			assert.True(t, h.Enabled(context.Background(), slog.LevelInfo))
+			require.NoError(t, h.Shutdown(context.Background()))
+			if warned {
+				assert.Equal(t, "slogotlp: OTEL_SDK_DISABLED: \""+v+"\" is not \"true\", so it counts as false: the handler "+
+					"stays enabled (the OpenTelemetry specification takes only true and false, in any case)\n", console.String())
+			} else {
+				assert.Empty(t, console.String())
+			}
+		})
+	}
 }
 
 // TestTokenNeverShown checks the write token, from the environment or a
@@ -413,16 +549,40 @@ func TestTokenNeverShown(t *testing.T) {
 	check(t, "slog", logged.String())
 	assert.Contains(t, logged.String(), "[REDACTED]")
 
+	// A TLS configuration holding a client key prints as an address and is
+	// left out of JSON.
+	ca := newTestCA(t)
+	certPEM, keyPEM := ca.issue(t, "c", false)
+	tlsConf, err := LoadTLSConfig("", ca.file(t, "c.pem", certPEM), ca.file(t, "c.key", keyPEM))
+	require.NoError(t, err)
+	withTLS := Config{TLSConfig: tlsConf, HTTPClient: &http.Client{}, LogfireToken: NewSecret(token)}
+	js, err = json.Marshal(withTLS)
+	require.NoError(t, err)
+	printed := fmt.Sprintf("%v %+v %#v %s", withTLS, &withTLS, struct{ C *Config }{&withTLS}, js)
+	check(t, "TLS", printed)
+	assert.NotContains(t, printed, "PrivateKey")
+	assert.NotContains(t, string(js), "TLSConfig")
+
+	// Destination names never hold a token, with several tokens too.
+	setEnv(t, map[string]string{EnvLogfireToken: token + ",pylf_v1_us_OTHERSECRET", EnvLogfireSend: "true"})
+	h, err := NewFromEnv(&Config{HandlerOptions: HandlerOptions{Level: slog.LevelError + 100}})
+	require.NoError(t, err)
+	ds := h.DestinationStats()
+	require.NoError(t, h.Shutdown(context.Background()))
+	shown := fmt.Sprintf("%v %+v %#v", ds, ds, h.Stats())
+	check(t, "destination stats", shown)
+	assert.NotContains(t, shown, "OTHERSECRET")
+	assert.Contains(t, shown, "logfire#2")
+
 	// A receiver that refuses the token and echoes it back: the fatal error
 	// reaching OnError must not carry it.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, "bad token "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Key"))
-	}))
-	defer srv.Close()
+	})
 	for _, src := range []string{EnvLogfireToken, EnvLogfireTokenFile} {
 		t.Run(src, func(t *testing.T) {
-			env := map[string]string{EnvLogfireBaseURL: srv.URL, EnvScheduleDelay: "oops"}
+			env := map[string]string{EnvLogfireBaseURL: rc.URL, EnvScheduleDelay: "oops"}
 			if src == EnvLogfireToken {
 				env[src] = token
 			} else {
@@ -465,13 +625,36 @@ func TestTokenNeverShown(t *testing.T) {
 }
 
 func TestParseKeyValues(t *testing.T) {
-	got, err := parseKeyValues(" a = 1 ,,b=x%2Fy%20z, c=", false)
+	got, err := parseKeyValues(" a = 1 ,,b=x%2Fy%20z, c=", false, true)
 	require.NoError(t, err)
 	assert.Equal(t, [][2]string{{"a", "1"}, {"b", "x/y z"}, {"c", ""}}, got)
-	_, err = parseKeyValues("=v", false)
+	got, err = parseKeyValues("b=x%2Fy, k%zz=v", false, false) // Logfire's lists are not decoded
+	require.NoError(t, err)
+	assert.Equal(t, [][2]string{{"b", "x%2Fy"}, {"k%zz", "v"}}, got)
+	_, err = parseKeyValues("=v", false, true)
 	assert.Error(t, err)
-	_, err = parseKeyValues("k%zz=v", false)
+	_, err = parseKeyValues("k%zz=v", false, true)
 	assert.Error(t, err)
+}
+
+// uncomparable is an exporter whose values cannot be compared with ==.
+type uncomparable struct {
+	nopExporter
+	calls []int
+}
+
+// TestNewFromEnvErrorKeepsCallersExporters: on an error, the exporters
+// NewFromEnv built are shut down, the caller's are left alone (and an
+// exporter of an uncomparable type does not make it panic).
+func TestNewFromEnvErrorKeepsCallersExporters(t *testing.T) {
+	setEnv(t, map[string]string{EnvScheduleDelay: "soon"})
+	for _, cfg := range []Config{{Fallback: uncomparable{calls: []int{1}}}, {Exporter: uncomparable{}}, {Fallback: &captureExporter{}}} {
+		_, err := NewFromEnv(&cfg)
+		require.Error(t, err)
+		if c, ok := cfg.Fallback.(*captureExporter); ok {
+			assert.Zero(t, c.shutdown)
+		}
+	}
 }
 
 func TestConfigErrorUnwrap(t *testing.T) {

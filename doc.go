@@ -35,8 +35,14 @@
 //   - [NewHandler] takes an [Exporter] chosen in code: [NewLogfireExporter]
 //     (Pydantic Logfire, with the write token), [NewHTTPExporter] (any
 //     OTLP/HTTP receiver), [NewProxyExporter] (the relay, for programs that
-//     must not hold the write token) or [NewWriterExporter] (print what
-//     would be sent).
+//     must not hold the write token), [NewConsoleExporter] (readable lines
+//     for a person at a terminal) or [NewWriterExporter] (print the OTLP
+//     JSON that would be sent).
+//   - [NewMultiHandler] sends every record to several exporters at once
+//     (Logfire and a Collector, several Logfire projects, the console
+//     alongside), each with its own queue and counters
+//     ([Handler.DestinationStats]); NewFromEnv builds one when the
+//     environment names several destinations.
 //   - [Redact] and [Sample] are slog middleware to put in front of the
 //     handler, e.g. with github.com/samber/slog-multi's Pipe.
 //   - The relay that holds the write token for such programs is the package

@@ -86,6 +86,12 @@ type HTTPExporterOptions struct {
 	// is used as is and left open; whatever its redirect policy, an answer
 	// that did not come to the POST carrying the body is never a success.
 	Client *http.Client `json:"-"`
+	// TLSConfig is the TLS configuration of the exporter's own client: a
+	// private CA in RootCAs, a client certificate for mutual TLS in
+	// Certificates. It is cloned; setting it together with Client is an
+	// error (configure TLS on that client's transport instead). Default:
+	// Go's, the system's roots. LoadTLSConfig reads one from PEM files.
+	TLSConfig *tls.Config `json:"-"`
 	// UserAgent is the User-Agent header. Default: the User-Agent entry of
 	// Headers if there is one, else "slogotlp".
 	UserAgent string
@@ -282,9 +288,13 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		return nil, errors.New("slogotlp: HTTPExporterOptions.UserAgent contains a control character or line break: remove it")
 	}
 	c.sec.header.Set("User-Agent", ua)
+	if c.client != nil && o.TLSConfig != nil {
+		return nil, errors.New("slogotlp: HTTPExporterOptions has both Client and TLSConfig: set TLSClientConfig " +
+			"on the Client's transport, or pass TLSConfig alone")
+	}
 	if c.client == nil {
 		c.own = true
-		c.client = &http.Client{Transport: newTransport(), CheckRedirect: checkRedirect}
+		c.client = &http.Client{Transport: newTransport(o.TLSConfig), CheckRedirect: checkRedirect}
 	}
 	c.gzPool.New = func() any {
 		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // BestSpeed is a valid level: no error
@@ -317,10 +327,13 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-func newTransport() http.RoundTripper {
+func newTransport(tlsConf *tls.Config) http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = t.Clone()
 		t.MaxIdleConnsPerHost = 4
+		if tlsConf != nil {
+			t.TLSClientConfig = tlsConf.Clone()
+		}
 		return t
 	}
 	return http.DefaultTransport

@@ -56,8 +56,8 @@ func newTestProxy(t *testing.T, endpoint, token string, opts *ProxyOptions) *Pro
 }
 
 func TestProxyExporterSendsBearerToken(t *testing.T) {
-	rc, srv := newRecorder(t, newRelay("jwt-1", "jwt-2").reply)
-	exp := newTestProxy(t, srv.URL+"/api/v1/telemetry/logs", " Bearer jwt-1 ", &ProxyOptions{
+	rc := newReceiver(t, newRelay("jwt-1", "jwt-2").reply)
+	exp := newTestProxy(t, rc.URL+"/api/v1/telemetry/logs", " Bearer jwt-1 ", &ProxyOptions{
 		HTTPExporterOptions: HTTPExporterOptions{Headers: headersOf(map[string]string{"X-Client": "web", "Authorization": "static"})},
 	})
 	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
@@ -79,8 +79,8 @@ func TestProxyExporterSendsBearerToken(t *testing.T) {
 }
 
 func TestProxyExporter401WithoutRefreshIsFatal(t *testing.T) {
-	rc, srv := newRecorder(t, newRelay().reply)
-	exp := newTestProxy(t, srv.URL, "expired", nil)
+	rc := newReceiver(t, newRelay().reply)
+	exp := newTestProxy(t, rc.URL, "expired", nil)
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
 	assert.Equal(t, ExportFatal, res.Outcome)
 	assert.Contains(t, res.Err.Error(), "refused the session token (HTTP 401): sign in again and pass the new token to SetToken")
@@ -89,9 +89,9 @@ func TestProxyExporter401WithoutRefreshIsFatal(t *testing.T) {
 
 func TestProxyExporterRefreshesOnceOn401(t *testing.T) {
 	rl := newRelay("fresh")
-	rc, srv := newRecorder(t, rl.reply)
+	rc := newReceiver(t, rl.reply)
 	var calls atomic.Int32
-	exp := newTestProxy(t, srv.URL, "expired", &ProxyOptions{Refresh: func(ctx context.Context) (string, error) {
+	exp := newTestProxy(t, rc.URL, "expired", &ProxyOptions{Refresh: func(ctx context.Context) (string, error) {
 		calls.Add(1)
 		require.NotNil(t, ctx)
 		return "fresh", nil
@@ -103,7 +103,7 @@ func TestProxyExporterRefreshesOnceOn401(t *testing.T) {
 	require.Len(t, reqs, 2, "the same request is sent again once")
 	assert.Equal(t, "Bearer expired", reqs[0].header.Get("Authorization"))
 	assert.Equal(t, "Bearer fresh", reqs[1].header.Get("Authorization"))
-	assert.Equal(t, reqs[0].plain, reqs[1].plain)
+	assert.Equal(t, string(reqs[0].plain), string(reqs[1].plain))
 
 	// The refreshed token is kept: the next export needs no refresh.
 	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
@@ -112,9 +112,9 @@ func TestProxyExporterRefreshesOnceOn401(t *testing.T) {
 }
 
 func TestProxyExporterRefreshedTokenStillRefused(t *testing.T) {
-	rc, srv := newRecorder(t, newRelay().reply)
+	rc := newReceiver(t, newRelay().reply)
 	var calls atomic.Int32
-	exp := newTestProxy(t, srv.URL, "expired", &ProxyOptions{Refresh: func(context.Context) (string, error) {
+	exp := newTestProxy(t, rc.URL, "expired", &ProxyOptions{Refresh: func(context.Context) (string, error) {
 		calls.Add(1)
 		return "also-bad", nil
 	}})
@@ -141,8 +141,8 @@ func TestProxyExporterRefreshFailureIsFatal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rc, srv := newRecorder(t, newRelay().reply)
-			exp := newTestProxy(t, srv.URL, "expired", &ProxyOptions{Refresh: tt.refresh})
+			rc := newReceiver(t, newRelay().reply)
+			exp := newTestProxy(t, rc.URL, "expired", &ProxyOptions{Refresh: tt.refresh})
 			res := exp.Export(context.Background(), []byte(testPayload), 1)
 			assert.Equal(t, ExportFatal, res.Outcome)
 			require.Error(t, res.Err)
@@ -156,9 +156,9 @@ func TestProxyExporterRefreshFailureIsFatal(t *testing.T) {
 }
 
 func TestProxyExporter403DoesNotRefresh(t *testing.T) {
-	_, srv := newRecorder(t, reply(403, nil, ""))
+	rc := newReceiver(t, reply(403, nil, ""))
 	var calls atomic.Int32
-	exp := newTestProxy(t, srv.URL, "jwt", &ProxyOptions{Refresh: func(context.Context) (string, error) {
+	exp := newTestProxy(t, rc.URL, "jwt", &ProxyOptions{Refresh: func(context.Context) (string, error) {
 		calls.Add(1)
 		return "x", nil
 	}})
@@ -170,8 +170,8 @@ func TestProxyExporter403DoesNotRefresh(t *testing.T) {
 
 func TestProxyExporterOtherStatusesMapAsHTTP(t *testing.T) {
 	for code, want := range map[int]Outcome{200: ExportSuccess, 400: ExportRejected, 413: ExportTooLarge, 429: ExportRetryable, 503: ExportRetryable} {
-		_, srv := newRecorder(t, reply(code, nil, ""))
-		exp := newTestProxy(t, srv.URL, "jwt", nil)
+		rc := newReceiver(t, reply(code, nil, ""))
+		exp := newTestProxy(t, rc.URL, "jwt", nil)
 		assert.Equal(t, want, exp.Export(context.Background(), []byte(testPayload), 1).Outcome, "HTTP %d", code)
 	}
 }
@@ -181,8 +181,8 @@ func TestProxyExporterEmptyTokenNeedsRefresh(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the session token is empty")
 
-	rc, srv := newRecorder(t, newRelay("first").reply)
-	exp := newTestProxy(t, srv.URL, "", &ProxyOptions{Refresh: func(context.Context) (string, error) { return "first", nil }})
+	rc := newReceiver(t, newRelay("first").reply)
+	exp := newTestProxy(t, rc.URL, "", &ProxyOptions{Refresh: func(context.Context) (string, error) { return "first", nil }})
 	require.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	reqs := rc.all()
 	require.Len(t, reqs, 2)
@@ -199,8 +199,8 @@ func TestProxyExporterBadTokens(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "only works in the browser")
 
-	rc, srv := newRecorder(t, nil)
-	exp := newTestProxy(t, srv.URL, "jwt", nil)
+	rc := newReceiver(t, nil)
+	exp := newTestProxy(t, rc.URL, "jwt", nil)
 	exp.SetToken("bad\r\ntoken")
 	res := exp.Export(context.Background(), []byte(testPayload), 1)
 	assert.Equal(t, ExportFatal, res.Outcome)
@@ -217,8 +217,8 @@ func TestProxyExporterSetTokenConcurrently(t *testing.T) {
 	for i := range valid {
 		valid[i] = fmt.Sprintf("jwt-%02d", i)
 	}
-	rc, srv := newRecorder(t, newRelay(valid...).reply)
-	exp := newTestProxy(t, srv.URL, valid[0], nil)
+	rc := newReceiver(t, newRelay(valid...).reply)
+	exp := newTestProxy(t, rc.URL, valid[0], nil)
 
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -263,9 +263,9 @@ func TestProxyExporterSetTokenConcurrently(t *testing.T) {
 // TestProxyExporterConcurrent401sRefreshOnce: exports failing together with
 // the same expired token call Refresh once between them.
 func TestProxyExporterConcurrent401sRefreshOnce(t *testing.T) {
-	_, srv := newRecorder(t, newRelay("fresh").reply)
+	rc := newReceiver(t, newRelay("fresh").reply)
 	var calls atomic.Int32
-	exp := newTestProxy(t, srv.URL, "expired", &ProxyOptions{Refresh: func(context.Context) (string, error) {
+	exp := newTestProxy(t, rc.URL, "expired", &ProxyOptions{Refresh: func(context.Context) (string, error) {
 		calls.Add(1)
 		return "fresh", nil
 	}})
@@ -282,15 +282,15 @@ func TestProxyExporterConcurrent401sRefreshOnce(t *testing.T) {
 }
 
 func TestProxyExporterNilContext(t *testing.T) {
-	_, srv := newRecorder(t, nil)
-	exp := newTestProxy(t, srv.URL, "jwt", nil)
+	rc := newReceiver(t, nil)
+	exp := newTestProxy(t, rc.URL, "jwt", nil)
 	//lint:ignore SA1012 a nil context must not panic
 	assert.Equal(t, ExportSuccess, exp.Export(nil, []byte(testPayload), 1).Outcome) //nolint:staticcheck
 }
 
 func TestProxyExporterShutdown(t *testing.T) {
-	_, srv := newRecorder(t, nil)
-	exp := newTestProxy(t, srv.URL, "jwt", nil)
+	rc := newReceiver(t, nil)
+	exp := newTestProxy(t, rc.URL, "jwt", nil)
 	require.NoError(t, exp.Shutdown(context.Background()))
 	require.NoError(t, exp.Shutdown(context.Background()))
 	res := exp.Export(context.Background(), []byte(testPayload), 1)

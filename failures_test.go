@@ -125,7 +125,7 @@ func TestFailureRows(t *testing.T) {
 			shutdown: "/elsewhere, which is not followed (it would resend the POST as a GET without the records)"},
 		{name: "303", endpoint: redirect(303), hears: "answered HTTP 303 See Other to", shutdown: "(rejected 3)"},
 		{name: "307 followed with the body", exported: n, endpoint: func(t *testing.T) string {
-			rc := newReceiver(0)
+			rc := &receiver{seen: map[string]int{}}
 			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/old" {
 					http.Redirect(w, r, "/v1/logs", http.StatusTemporaryRedirect)
@@ -136,7 +136,7 @@ func TestFailureRows(t *testing.T) {
 			return srv.URL + "/old"
 		}},
 		{name: "308 followed with the body", exported: n, endpoint: func(t *testing.T) string {
-			rc := newReceiver(0)
+			rc := &receiver{seen: map[string]int{}}
 			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/old" {
 					http.Redirect(w, r, "/v1/logs", http.StatusPermanentRedirect)
@@ -163,7 +163,7 @@ func TestFailureRows(t *testing.T) {
 			shutdown: "x509: certificate signed by unknown authority"},
 		{name: "never answers", endpoint: silent,
 			opts:     HandlerOptions{ShutdownTimeout: 200 * time.Millisecond},
-			shutdown: "3 of 3 records dropped (shutdown 3): the export to http://127.0.0.1:"},
+			shutdown: "3 of 3 records dropped (shutdown 3): cut short when Shutdown's context ended: the export to http://127.0.0.1:"},
 		{name: "slower than ExportTimeout", endpoint: silent,
 			opts:     HandlerOptions{ExportTimeout: 50 * time.Millisecond, ShutdownTimeout: 200 * time.Millisecond},
 			hears:    "did not answer in time (no answer within ExportTimeout (50ms))",
@@ -222,7 +222,7 @@ func TestUnreachableIsReportedOncePerOutage(t *testing.T) {
 	var heard errLog
 	var up sync.Mutex
 	down := true
-	rc := newReceiver(0)
+	rc := &receiver{seen: map[string]int{}}
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		up.Lock()
 		d := down

@@ -81,10 +81,9 @@ type HandlerOptions struct {
 
 	// ExportTimeout bounds one export request, from sending to reading the
 	// answer; it is the only per-request timeout (HTTPExporterOptions.Timeout
-	// is unset by default). NewFromEnv sets it from
-	// OTEL_BLRP_EXPORT_TIMEOUT and OTEL_EXPORTER_OTLP_(LOGS_)TIMEOUT, the
-	// shorter of those set winning as in the official SDK, where each bounds
-	// its own level; a value set here wins over both. Default: 30s.
+	// is unset by default). NewFromEnv takes the first set of this field,
+	// OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT and
+	// OTEL_BLRP_EXPORT_TIMEOUT. Default: 30s.
 	ExportTimeout time.Duration
 
 	// ShutdownTimeout bounds Shutdown when its context has no deadline (as
@@ -162,7 +161,9 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 	setDefault(&c.MaxQueueBytes, 16<<20)
 	setDefault(&c.BlockTimeout, 5*time.Second)
 	setDefault(&c.MaxPayloadBytes, 1<<20)
-	setDefault(&c.MaxValueLen, 64<<10)
+	if c.MaxValueLen == 0 { // negative: no limit
+		c.MaxValueLen = 64 << 10
+	}
 	setDefault(&c.ExportTimeout, 30*time.Second)
 	setDefault(&c.ShutdownTimeout, 10*time.Second)
 	setDefault(&c.InitialBackoff, time.Second)
@@ -227,17 +228,22 @@ type core struct {
 	level     slog.Leveler
 	addSource bool
 	stacks    bool
-	maxRecord int
 	enc       encoder
-	b         *batcher
 	scopes    *scopeRegistry
+	// dests are the destinations, each with its own batcher (destination.go).
+	dests []destination
+	// b and maxRecord are the first destination's, the only one of a handler
+	// made by NewHandler: the single-destination path and the tests use them
+	// directly. b is nil for a handler with no destination.
+	b         *batcher
+	maxRecord int
 }
 
 var _ slog.Handler = (*Handler)(nil)
 
 // NewHandler returns a Handler that exports through exp. A nil opts means
 // the defaults. The handler starts its export goroutine at once; Shutdown
-// stops it.
+// stops it. NewMultiHandler sends to several exporters at once.
 func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
 	return newHandler(exp, opts, nil)
 }
@@ -245,63 +251,49 @@ func NewHandler(exp Exporter, opts *HandlerOptions) *Handler {
 // newHandler is NewHandler with a hook that may adjust the batcher (the test
 // seams) before its goroutine starts.
 func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handler {
-	o := opts.withDefaults()
-	if exp == nil {
-		exp = discardExporter{}
-	}
-	c := &core{
-		level:     o.Level,
-		addSource: o.AddSource,
-		stacks:    o.StackTraces,
-		enc:       encoder{maxValueLen: max(o.MaxValueLen, 0), trimPath: o.TrimPaths},
-		scopes:    &scopeRegistry{},
-	}
-	root := c.scopes.id(o.ScopeName, o.ScopeVersion)
-
-	fr := newFraming(wireFormatOf(exp), encodeResource(&c.enc, o.Resource))
-	c.b = newBatcher(exp, o, fr, c.scopes)
-	c.maxRecord = fr.maxRecord(o.MaxPayloadBytes)
-	c.b.maxRecord = c.maxRecord
-	h := &Handler{c: c, scope: root, groups: []groupFrame{{shadow: -1}}}
-	if o.DropReportInterval > 0 {
-		c.b.newReport = h.dropReport
-	}
-	if hook != nil {
-		hook(c.b)
-	}
-	go c.b.run()
-	return h
+	return newMultiHandler([]Destination{{Name: "default", Exporter: exp}}, opts, hook)
 }
 
 // Enabled reports whether a record at level l would be exported: one
-// comparison against the Level option and the run-time switch.
+// comparison against the Level option and the run-time switch. A handler
+// with no destination is never enabled.
 func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
-	return l >= h.c.level.Level() && !h.c.b.paused.Load()
+	b := h.c.b
+	return l >= h.c.level.Level() && b != nil && !b.paused.Load()
 }
 
 // SetEnabled switches export on or off at run time, e.g. from a config
-// toggle. While off, Enabled reports false, so loggers skip building records
-// at all; records that reach Handle anyway are counted as dropped.
+// toggle, for every destination. While off, Enabled reports false, so
+// loggers skip building records at all; records that reach Handle anyway are
+// counted as dropped.
 func (h *Handler) SetEnabled(on bool) {
-	h.c.b.paused.Store(!on)
-	if !on {
-		h.c.b.wakeWaiters() // Handle never waits for room while off
+	for i := range h.c.dests {
+		h.c.dests[i].b.paused.Store(!on)
+		if !on {
+			h.c.dests[i].b.wakeWaiters() // Handle never waits for room while off
+		}
 	}
 }
 
 // Handle encodes r and queues it for export. It returns an error only when r
 // was not accepted (see ErrShutdown, ErrExportFailed, ErrPaused, ErrQueueFull,
 // ErrTooLarge); every such record is counted in Stats. Export errors never
-// come back here: they go to OnError. It waits only under OverflowBlock,
-// for room in a full queue, at most BlockTimeout.
+// come back here: they go to OnError. With several destinations, r is
+// encoded once and queued for each; Handle returns nil when at least one
+// accepted it. It waits only under OverflowBlock, for room in a full queue,
+// at most BlockTimeout.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	b := h.c.b
+	c := h.c
+	if len(c.dests) != 1 || c.dests[0].level != nil {
+		return h.handleEach(ctx, r)
+	}
+	b := c.b
 	if b.closed.Load() || b.disabled.Load() || b.paused.Load() {
 		return b.refuse()
 	}
 	bp := getBuffer()
 	*bp = h.appendRecord((*bp)[:0], ctx, r, time.Now())
-	return b.enqueue(bp, r.Level, h.scope, h.c.maxRecord)
+	return b.enqueue(bp, r.Level, h.scope, c.maxRecord)
 }
 
 // WithAttrs returns a handler whose records carry attrs, encoded once here.
@@ -371,34 +363,58 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 }
 
 // Flush exports every record queued at the call and returns when each has
-// been delivered or dropped, or when ctx ends.
-func (h *Handler) Flush(ctx context.Context) error { return h.c.b.flush(ctx) }
+// been delivered or dropped, or when ctx ends. Destinations are flushed in
+// parallel: a slow one does not hold up the others, and Flush returns when
+// all are done.
+func (h *Handler) Flush(ctx context.Context) error {
+	return h.eachDestination(func(b *batcher) error { return b.flush(ctx) })
+}
 
 // Shutdown stops accepting records, exports everything queued (retrying as
-// needed), shuts the exporter down and returns. It returns by ctx's
+// needed), shuts the exporters down and returns. It returns by ctx's
 // deadline, or within ShutdownTimeout (default 10s) if ctx has none, even
-// when the receiver never answers or asks to be retried later
+// when a receiver never answers or asks to be retried later
 // (Retry-After); it makes no attempt at a receiver found unreachable.
-// Records still queued then are counted as dropped.
+// Records still queued then are counted as dropped. Destinations shut down
+// in parallel.
 //
 // It returns nil if every record handled was delivered, and otherwise a
-// *DeliveryError naming how many were lost, why, and the last failure,
-// e.g. "slogotlp: 3 of 3 records dropped (shutdown 3): could not reach
-// https://...: connection refused" (OnError hears it too). Records dropped
-// while export was switched off with SetEnabled(false) do not count.
+// *DeliveryError (per destination, named, when there are several) naming
+// how many were lost, why, and the last failure, e.g. "slogotlp: 3 of 3
+// records dropped (shutdown 3): could not reach https://...: connection
+// refused" (OnError hears it too). Records dropped while export was switched
+// off with SetEnabled(false) do not count.
 //
 // It is safe to call more than once (every call returns the first one's
 // result) and from any handler derived from the same NewHandler call; no
 // goroutine of the handler outlives it.
-func (h *Handler) Shutdown(ctx context.Context) error { return h.c.b.shutdown(ctx) }
+func (h *Handler) Shutdown(ctx context.Context) error {
+	return h.eachDestination(func(b *batcher) error { return b.shutdown(ctx) })
+}
 
-// Stats returns a consistent snapshot of the handler's counters.
-func (h *Handler) Stats() Stats { return h.c.b.stats() }
+// Stats returns a consistent snapshot of the handler's counters: with
+// several destinations, their sum (see DestinationStats).
+func (h *Handler) Stats() Stats {
+	if len(h.c.dests) == 1 {
+		return h.c.b.stats()
+	}
+	s := Stats{Paused: len(h.c.dests) > 0} // Paused when every destination is
+	for _, d := range h.DestinationStats() {
+		s = s.plus(d.Stats)
+	}
+	return s
+}
 
-// dropReport encodes the drops since the last report as a WARN record of
-// the handler's own, so drop rates show in the backend next to the logs.
-func (h *Handler) dropReport(d DropCounts) entry {
+// sendDropReport queues a WARN record of the handler's own counting the
+// drops of destination origin since its last delivered report, for every
+// destination that takes WARN records, so drop rates show in the backends
+// next to the logs. shown names the origin when the handler has several.
+// t follows the copies: the report counts as delivered when one copy was.
+func (h *Handler) sendDropReport(origin int, shown string, d DropCounts, t *reportTicket) {
 	r := slog.NewRecord(time.Now(), slog.LevelWarn, "slogotlp: log records dropped", 0)
+	if shown != "" {
+		r.AddAttrs(slog.String("slogotlp.destination", shown))
+	}
 	r.AddAttrs(slog.Uint64("otel.logs.dropped_count", d.Total()))
 	for i := range numDropReasons {
 		if n := *d.count(i); n > 0 {
@@ -407,5 +423,31 @@ func (h *Handler) dropReport(d DropCounts) entry {
 	}
 	bp := getBuffer()
 	*bp = h.appendRecord((*bp)[:0], context.Background(), r, time.Now())
-	return entry{buf: bp, scope: h.scope, class: classOf(r.Level)}
+	dests := h.c.dests
+	t.expect(len(dests))
+	last := len(dests) - 1
+	for last >= 0 && dests[last].level != nil && r.Level < dests[last].level.Level() {
+		last--
+	}
+	for i := range dests {
+		dd := &dests[i]
+		if i > last || (dd.level != nil && r.Level < dd.level.Level()) {
+			t.settle(false)
+			continue
+		}
+		out := bp
+		if i < last {
+			out = getBuffer()
+			*out = append((*out)[:0], *bp...)
+		}
+		e := entry{buf: out, scope: h.scope, class: classOf(r.Level), report: t}
+		// Another destination takes the copy only if it is still taking
+		// records: one that stopped is not charged with a drop for it.
+		if dd.b.push(e, dd.maxRecord, i != origin) != nil {
+			t.settle(false)
+		}
+	}
+	if last < 0 {
+		putBuffer(bp)
+	}
 }

@@ -165,7 +165,7 @@ func TestValueTypeNames(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).Info("m", "s", "x", "i", 1, "f", 1.5, "b", true, "y", []byte{1}, "a", []int{1}, "g", slog.GroupValue(slog.Int("x", 1)))
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	for _, want := range []string{`{"stringValue":"x"}`, `{"intValue":"1"}`, `{"doubleValue":1.5}`, `{"boolValue":true}`, `{"bytesValue":"AQ=="}`, `{"arrayValue":{"values":[{"intValue":"1"}]}}`, `{"kvlistValue":{"values":[{"key":"x","value":{"intValue":"1"}}]}}`} {
 		assert.Contains(t, p, want)
 	}
@@ -175,7 +175,7 @@ func TestNilValueIsEmptyAnyValue(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).Info("m", "k", nil)
 	flush(t, h)
-	assert.Contains(t, string(exp.payloads[0]), `{"key":"k","value":{}}`)
+	assert.Contains(t, exp.payload(t), `{"key":"k","value":{}}`)
 }
 
 func TestTimestamps(t *testing.T) {
@@ -208,7 +208,7 @@ func TestDuplicateKeysLastWins(t *testing.T) {
 		"g": map[string]any{"x": "2", "y": "3", "g2": map[string]any{"z": "2"}},
 	}, attrs)
 	// No key appears twice in any list.
-	raw := string(exp.payloads[0])
+	raw := exp.payload(t)
 	assert.Equal(t, 1, strings.Count(raw, `"key":"a"`))
 	assert.Equal(t, 1, strings.Count(raw, `"key":"x"`))
 	assert.Equal(t, 1, strings.Count(raw, `"key":"y"`))
@@ -292,7 +292,9 @@ func TestAddSource(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	h, exp := newTestHandler(t, nil)
+	// Only the flush exports (no ERROR, batch size and timer out of reach),
+	// so the four records share one payload, whose shape is the subject.
+	h, exp := newTestHandler(t, &HandlerOptions{FlushInterval: time.Hour})
 	root := slog.New(h)
 	billing := slog.New(h.WithScope("billing", "1.2.0"))
 	auth := root.With(ScopeKey, "auth", "k", "v")
@@ -301,8 +303,7 @@ func TestScopes(t *testing.T) {
 	auth.Info("a1")
 	root.Info("r2")
 	flush(t, h)
-	require.Len(t, exp.payloads, 1)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 3, strings.Count(p, `{"scope":`))
 	assert.Contains(t, p, `{"scope":{"name":"billing","version":"1.2.0"},"logRecords":[`)
 	assert.Contains(t, p, `{"scope":{"name":"auth"},"logRecords":[`)
@@ -319,7 +320,7 @@ func TestResourceAndEnvelope(t *testing.T) {
 	h, exp := newTestHandler(t, &HandlerOptions{NoResourceDetection: true, Resource: []slog.Attr{slog.String("service.name", "svc"), slog.Group("host", "name", "h1")}})
 	slog.New(h).Info("m")
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.True(t, strings.HasPrefix(p, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host","value":{"kvlistValue":{"values":[{"key":"name","value":{"stringValue":"h1"}}]}}}]},"scopeLogs":[{"scope":{"name":"github.com/soliplex/slogotlp"`), p)
 	assert.True(t, strings.HasSuffix(p, `]}]}]}`), p)
 }
@@ -373,7 +374,7 @@ func TestConcurrentClones(t *testing.T) {
 	wg.Wait()
 	flush(t, h)
 	recs := exp.records(t)
-	require.Len(t, recs, 4000)
+	require.Equal(t, 4000, len(recs))
 	for _, r := range recs[:10] {
 		a := attrMap(r["attributes"])
 		g := a["grp"].(map[string]any)
@@ -400,7 +401,7 @@ func TestResourceDetection(t *testing.T) {
 	h, exp := newTestHandler(t, &HandlerOptions{Resource: []slog.Attr{slog.String("service.name", "mine"), slog.String("host.name", "override")}})
 	slog.New(h).Info("m")
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 1, strings.Count(p, `"key":"service.name"`), "the caller's value replaces the detected one")
 	assert.Contains(t, p, `{"key":"service.name","value":{"stringValue":"mine"}}`)
 	assert.Contains(t, p, `{"key":"host.name","value":{"stringValue":"override"}}`)
@@ -409,7 +410,7 @@ func TestResourceDetection(t *testing.T) {
 	h2, exp2 := newTestHandler(t, &HandlerOptions{NoResourceDetection: true})
 	slog.New(h2).Info("m")
 	flush(t, h2)
-	assert.Contains(t, string(exp2.payloads[0]), `{"resource":{"attributes":[]}`)
+	assert.Contains(t, exp2.payload(t), `{"resource":{"attributes":[]}`)
 }
 
 func TestServiceVersionFromBuildInfo(t *testing.T) {
@@ -449,7 +450,115 @@ func TestKeysEqualAfterSanitizingAreDuplicates(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	slog.New(h).With("\xfe", 0).WithGroup("\xff").Info("m", "\xad", 1, "\xcb", 2)
 	flush(t, h)
-	p := string(exp.payloads[0])
+	p := exp.payload(t)
 	assert.Equal(t, 2, strings.Count(p, "\"key\":\"\ufffd\""), "one at the top (the group), one inside it: %s", p)
 	assert.Equal(t, map[string]any{"\ufffd": map[string]any{"\ufffd": "2"}}, attrMap(exp.records(t)[0]["attributes"]))
+}
+
+// TestSetEnabledToggle switches export off and on while several goroutines
+// log through clones, some through loggers (which ask Enabled first) and
+// some calling Handle directly; run it with -race. Then it pins each state.
+func TestSetEnabledToggle(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{BatchSize: 32, MaxQueueSize: 1 << 16, DropReportInterval: -1})
+	ctx := context.Background()
+	// Goroutine 0 toggles before each of its own records, so its records go
+	// through both states whatever the scheduler does; the others log until
+	// it is done. The work is fixed, not a wait for the scheduler to
+	// interleave us.
+	const toggles = 300
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			logger := slog.New(h).With("g", g)
+			direct := logger.Handler()
+			for i := 0; ; i++ {
+				if g == 0 {
+					if i == toggles {
+						close(stop)
+						return
+					}
+					h.SetEnabled(i%2 == 1)
+				} else {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+				logger.Info("tick")
+				_ = h.Enabled(ctx, slog.LevelInfo)
+				_ = direct.Handle(ctx, slog.NewRecord(time.Now(), slog.LevelInfo, "direct", 0))
+			}
+		})
+	}
+	wg.Wait()
+	s := h.Stats()
+	assert.Positive(t, s.Dropped.Paused, "records were refused while off")
+	assert.Greater(t, s.Handled, s.Dropped.Total(), "records were accepted while on")
+
+	// Off: Enabled is false at every level, so loggers skip the record
+	// entirely, and a record handed to Handle anyway is refused, counted,
+	// not queued.
+	h.SetEnabled(false)
+	flush(t, h)
+	before := h.Stats()
+	exported := exp.count(t)
+	assert.False(t, h.Enabled(ctx, slog.LevelError), "off: Enabled is false at every level")
+	slog.New(h).Error("off")
+	assert.Equal(t, before.Handled, h.Stats().Handled)
+	err := h.Handle(ctx, slog.NewRecord(time.Now(), slog.LevelError, "forced", 0))
+	assert.ErrorIs(t, err, ErrPaused)
+	s = h.Stats()
+	assert.Equal(t, before.Dropped.Paused+1, s.Dropped.Paused)
+	assert.Zero(t, s.Queued)
+	flush(t, h)
+	assert.Equal(t, exported, exp.count(t), "nothing is queued while off")
+
+	// On again: records flow.
+	h.SetEnabled(true)
+	assert.True(t, h.Enabled(ctx, slog.LevelInfo))
+	slog.New(h).Error("on")
+	flush(t, h)
+	recs := exp.records(t)
+	require.Equal(t, exported+1, len(recs), "back on: the one new record is exported")
+	assert.Equal(t, "on", recs[len(recs)-1]["body"].(map[string]any)["stringValue"])
+	for _, r := range recs {
+		assert.NotContains(t, []string{"off", "forced"}, r["body"].(map[string]any)["stringValue"])
+	}
+	checkStats(t, h.Stats())
+}
+
+// TestSkippedRecordAfterResume pins the race the toggle test found: Handle
+// saw export off and skipped encoding, then SetEnabled(true) came before the
+// record was counted. The unencoded record must be counted as dropped, never
+// queued, or the payload holds an empty element (",,").
+func TestSkippedRecordAfterResume(t *testing.T) {
+	h, exp := newTestHandler(t, &HandlerOptions{DropReportInterval: -1})
+	b := h.c.b
+	assert.ErrorIs(t, b.refuse(), ErrPaused) // export is on again by now
+	slog.New(h).Error("real")
+	flush(t, h)
+	s := h.Stats()
+	assert.Equal(t, uint64(1), s.Dropped.Paused)
+	assert.Equal(t, uint64(1), s.Exported)
+	assert.Len(t, exp.records(t), 1)
+	checkStats(t, s)
+}
+
+// TestNegativeMeansNoLimit: the documented "negative: no limit" of
+// MaxValueLen and "negative: never" of DropReportInterval are not turned
+// into the defaults.
+func TestNegativeMeansNoLimit(t *testing.T) {
+	o := (&HandlerOptions{MaxValueLen: -1, DropReportInterval: -1}).withDefaults()
+	assert.Equal(t, -1, o.MaxValueLen)
+	assert.Equal(t, time.Duration(-1), o.DropReportInterval)
+
+	h, exp := newTestHandler(t, &HandlerOptions{MaxValueLen: -1})
+	long := strings.Repeat("x", 100<<10) // past the 64 KiB default
+	slog.New(h).Info("m", "s", long)
+	flush(t, h)
+	recs := exp.records(t)
+	require.Len(t, recs, 1)
+	assert.Equal(t, long, attrMap(recs[0]["attributes"])["s"])
 }

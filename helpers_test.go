@@ -72,11 +72,76 @@ func (c *captureExporter) records(t testing.TB) []map[string]any {
 
 func (c *captureExporter) count(t testing.TB) int { return len(c.records(t)) }
 
+// texts returns the payloads exported so far, as text, so that a failing
+// assertion on them prints JSON rather than decimal bytes.
+func (c *captureExporter) texts() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.payloads))
+	for i, p := range c.payloads {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// payload returns the one payload exported so far, failing the test unless
+// there is exactly one.
+func (c *captureExporter) payload(t testing.TB) string {
+	t.Helper()
+	ps := c.texts()
+	require.Len(t, ps, 1, "want exactly one payload")
+	return ps[0]
+}
+
+// gateExporter is a captureExporter whose first Export waits at a gate until
+// the test opens it. While it waits the worker is busy: the test can fill
+// and overflow the queue knowing that nothing is taken from it meanwhile.
+type gateExporter struct {
+	captureExporter
+	entered chan struct{} // closed when the first Export reaches the gate
+	open    chan struct{} // closed by openGate
+	once    sync.Once
+}
+
+func newGateExporter() *gateExporter {
+	return &gateExporter{entered: make(chan struct{}), open: make(chan struct{})}
+}
+
+func (g *gateExporter) Export(ctx context.Context, p []byte, n int) Result {
+	g.once.Do(func() {
+		close(g.entered)
+		select {
+		case <-g.open:
+		case <-ctx.Done(): // a test that failed before opening the gate
+		}
+	})
+	return g.captureExporter.Export(ctx, p, n)
+}
+
+// waitEntered returns once the worker waits at the gate.
+func (g *gateExporter) waitEntered(t testing.TB) {
+	t.Helper()
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no export reached the gate")
+	}
+}
+
+func (g *gateExporter) openGate() { close(g.open) }
+
 // newTestHandler returns a handler on a capture exporter, shut down when the
 // test ends.
 func newTestHandler(t testing.TB, opts *HandlerOptions) (*Handler, *captureExporter) {
 	t.Helper()
 	exp := &captureExporter{}
+	return startHandler(t, exp, opts), exp
+}
+
+// startHandler returns a handler on exp, shut down when the test ends, when
+// its Stats must add up.
+func startHandler(t testing.TB, exp Exporter, opts *HandlerOptions) *Handler {
+	t.Helper()
 	h := NewHandler(exp, opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -84,7 +149,7 @@ func newTestHandler(t testing.TB, opts *HandlerOptions) (*Handler, *captureExpor
 		_ = h.Shutdown(ctx)
 		checkStats(t, h.Stats())
 	})
-	return h, exp
+	return h
 }
 
 func flush(t testing.TB, h *Handler) {

@@ -25,18 +25,9 @@ var safeSet = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendString appends s as a quoted JSON string, cut to at most max bytes of
-// input (max <= 0 means no limit). A cut string ends in "…" so a reader sees
-// that it was shortened.
-func appendString(buf []byte, s string, max int) []byte {
-	truncated := false
-	if max > 0 && len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s, truncated = s[:cut], true
-	}
+// appendString appends s as a quoted JSON string. (Strings are cut to
+// MaxValueLen when a record is encoded, not here.)
+func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -83,9 +74,6 @@ func appendString(buf []byte, s string, max int) []byte {
 		i += size
 	}
 	buf = append(buf, s[start:]...)
-	if truncated {
-		buf = append(buf, "…"...)
-	}
 	return append(buf, '"')
 }
 
@@ -162,10 +150,10 @@ func appendRecordJSON(buf, rec []byte) []byte {
 			buf = strconv.AppendUint(buf, f.num, 10)
 		case tagSeverityText:
 			buf = append(buf, `"severityText":`...)
-			buf = appendString(buf, string(f.data), 0)
+			buf = appendString(buf, string(f.data))
 		case tagEventName:
 			buf = append(buf, `"eventName":`...)
-			buf = appendString(buf, string(f.data), 0)
+			buf = appendString(buf, string(f.data))
 		case tagBody:
 			buf = append(buf, `"body":`...)
 			buf = appendAnyValueJSON(buf, f.data)
@@ -235,7 +223,7 @@ func appendKeyValueJSON(buf, kv []byte) []byte {
 		}
 	}
 	buf = append(buf, `{"key":`...)
-	buf = appendString(buf, string(key), 0)
+	buf = appendString(buf, string(key))
 	buf = append(buf, `,"value":`...)
 	buf = appendAnyValueJSON(buf, value)
 	return append(buf, '}')
@@ -250,7 +238,7 @@ func appendAnyValueJSON(buf, av []byte) []byte {
 	switch f.tag {
 	case tagString:
 		buf = append(buf, `{"stringValue":`...)
-		buf = appendString(buf, string(f.data), 0)
+		buf = appendString(buf, string(f.data))
 	case tagBool:
 		buf = append(buf, `{"boolValue":`...)
 		buf = strconv.AppendBool(buf, f.num != 0)

@@ -97,8 +97,8 @@ func TestHTTPExporterProtobuf(t *testing.T) {
 	partial = append(partial, tagRejected, 1)
 	partial = appendStringField(partial, tagErrorMessage, "timestamp too old", 0)
 	partial = closeLen(partial, start)
-	rc, srv := newRecorder(t, reply(200, map[string]string{"Content-Type": "application/x-protobuf"}, string(partial)))
-	exp, err := NewHTTPExporter(srv.URL+"/v1/logs", &HTTPExporterOptions{Format: FormatProtobuf})
+	rc := newReceiver(t, reply(200, map[string]string{"Content-Type": "application/x-protobuf"}, string(partial)))
+	exp, err := NewHTTPExporter(rc.URL+"/v1/logs", &HTTPExporterOptions{Format: FormatProtobuf})
 	require.NoError(t, err)
 	assert.Equal(t, FormatProtobuf, exp.WireFormat())
 	var errs []error
@@ -122,8 +122,8 @@ func TestHTTPExporterProtobuf(t *testing.T) {
 	require.NotEmpty(t, errs)
 	assert.Contains(t, errs[0].Error(), "timestamp too old")
 
-	_, err = NewHTTPExporter(srv.URL, &HTTPExporterOptions{Format: 7})
+	_, err = NewHTTPExporter(rc.URL, &HTTPExporterOptions{Format: 7})
 	assert.ErrorContains(t, err, "unknown Format 7")
-	_, err = NewProxyExporter(srv.URL, "jwt", &ProxyOptions{HTTPExporterOptions: HTTPExporterOptions{Format: FormatProtobuf}})
+	_, err = NewProxyExporter(rc.URL, "jwt", &ProxyOptions{HTTPExporterOptions: HTTPExporterOptions{Format: FormatProtobuf}})
 	assert.ErrorContains(t, err, "the relay takes OTLP/JSON only")
 }

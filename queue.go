@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -48,9 +49,39 @@ type entry struct {
 	seq   uint64
 	scope int32
 	class uint8
-	// report marks the handler's own drop report, whose fate decides what
-	// the next report counts.
-	report bool
+	// report is set on a copy of the handler's own drop report, whose fate
+	// decides what the next report counts.
+	report *reportTicket
+}
+
+// reportTicket follows the copies of one drop report, one per destination
+// it was queued for: the report counts as delivered when any copy was, and
+// its origin learns so once every copy is settled.
+type reportTicket struct {
+	mu        sync.Mutex
+	left      int
+	delivered bool
+	settled   func(delivered bool)
+}
+
+// expect sets how many copies will be settled.
+func (t *reportTicket) expect(n int) {
+	t.mu.Lock()
+	t.left = n
+	t.mu.Unlock()
+}
+
+// settle records the fate of one copy. It may run under any batcher's mu:
+// settled takes only its origin's leaf lock.
+func (t *reportTicket) settle(delivered bool) {
+	t.mu.Lock()
+	t.left--
+	t.delivered = t.delivered || delivered
+	done, d := t.left == 0, t.delivered
+	t.mu.Unlock()
+	if done {
+		t.settled(d)
+	}
 }
 
 // Overflow classes: when the queue is full the oldest record of the lowest
@@ -137,8 +168,8 @@ func (b *batcher) releaseLocked(e entry, exported bool, r dropReason) {
 	} else {
 		b.dropLocked(r, 1)
 	}
-	if e.report {
-		b.reportSettledLocked(exported)
+	if e.report != nil {
+		e.report.settle(exported)
 	}
 	putBuffer(e.buf)
 }
@@ -147,18 +178,25 @@ func (b *batcher) releaseLocked(e entry, exported bool, r dropReason) {
 // overflow policy. Under OverflowBlock it may wait for room (see
 // Overflow); it never waits on anything else.
 func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) error {
-	return b.push(entry{buf: bp, scope: scope, class: classOf(l)}, maxLen)
+	return b.push(entry{buf: bp, scope: scope, class: classOf(l)}, maxLen, false)
 }
 
 // push queues e; see enqueue. The handler's own drop report never waits.
-func (b *batcher) push(e entry, maxLen int) error {
-	block := b.opts.Overflow == OverflowBlock && !e.report
+// An optional record (a copy of another destination's drop report) is
+// neither taken nor counted while export is stopped.
+func (b *batcher) push(e entry, maxLen int, optional bool) error {
+	block := b.opts.Overflow == OverflowBlock && e.report == nil
 	size := cap(*e.buf)
 	b.mu.Lock()
+	if _, err := b.stoppedErr(); optional && err != nil {
+		b.mu.Unlock()
+		putBuffer(e.buf)
+		return err
+	}
 	b.st.Handled++
 	// The drop report is queued while Shutdown drains, so that drops of
 	// the last moments reach the backend too.
-	if err := b.refuseLocked(e.report); err != nil {
+	if err := b.refuseLocked(e.report != nil); err != nil {
 		b.mu.Unlock()
 		putBuffer(e.buf)
 		return err
@@ -178,7 +216,7 @@ func (b *batcher) push(e entry, maxLen int) error {
 			}
 			if !b.waitRoomLocked(deadline.C) {
 				// Past BlockTimeout, or export stopped while we waited.
-				if err := b.refuseLocked(e.report); err != nil {
+				if err := b.refuseLocked(e.report != nil); err != nil {
 					b.mu.Unlock()
 					putBuffer(e.buf)
 					return err

@@ -74,13 +74,13 @@ func TestBackpressureLosesNothing(t *testing.T) {
 	assert.Greater(t, requests.Load(), int64(total/queue), "the receiver set the pace")
 }
 
-// stuckExporter blocks every export until released or its context ends.
-type stuckExporter struct {
+// heldExporter blocks every export until released or its context ends.
+type heldExporter struct {
 	release chan struct{}
 	calls   atomic.Int32
 }
 
-func (s *stuckExporter) Export(ctx context.Context, _ []byte, _ int) Result {
+func (s *heldExporter) Export(ctx context.Context, _ []byte, _ int) Result {
 	s.calls.Add(1)
 	select {
 	case <-s.release:
@@ -90,13 +90,13 @@ func (s *stuckExporter) Export(ctx context.Context, _ []byte, _ int) Result {
 	}
 }
 
-func (*stuckExporter) Shutdown(context.Context) error { return nil }
+func (*heldExporter) Shutdown(context.Context) error { return nil }
 
 // blockedHandler returns a handler under OverflowBlock whose queue of two
 // records is full and whose one export is stuck.
-func blockedHandler(t *testing.T, opts HandlerOptions) (*Handler, *stuckExporter) {
+func blockedHandler(t *testing.T, opts HandlerOptions) (*Handler, *heldExporter) {
 	t.Helper()
-	exp := &stuckExporter{release: make(chan struct{})}
+	exp := &heldExporter{release: make(chan struct{})}
 	opts.Overflow, opts.MaxQueueSize, opts.BatchSize, opts.DropReportInterval = OverflowBlock, 2, 1, -1
 	opts.ShutdownTimeout = 100 * time.Millisecond
 	if opts.OnError == nil {

@@ -166,19 +166,19 @@ type scrubState struct {
 
 func (st *scrubState) note(key, rule string) {
 	st.open()
-	st.entries = appendString(st.entries, "attributes", 0)
+	st.entries = appendString(st.entries, "attributes")
 	for _, p := range st.path {
 		st.entries = append(st.entries, ',')
-		st.entries = appendString(st.entries, p, 0)
+		st.entries = appendString(st.entries, p)
 	}
 	st.entries = append(st.entries, ',')
-	st.entries = appendString(st.entries, key, 0)
+	st.entries = appendString(st.entries, key)
 	st.close(rule)
 }
 
 func (st *scrubState) noteMessage(rule string) {
 	st.open()
-	st.entries = appendString(st.entries, "message", 0)
+	st.entries = appendString(st.entries, "message")
 	st.close(rule)
 }
 
@@ -191,7 +191,7 @@ func (st *scrubState) open() {
 
 func (st *scrubState) close(rule string) {
 	st.entries = append(st.entries, `],"matched_substring":`...)
-	st.entries = appendString(st.entries, rule, 0)
+	st.entries = appendString(st.entries, rule)
 	st.entries = append(st.entries, '}')
 }
 

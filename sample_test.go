@@ -271,8 +271,10 @@ func TestSampleOptionsEdges(t *testing.T) {
 	assert.NotPanics(t, func() { _ = half.Handle(nilCtx, record(slog.LevelInfo, 0)) })
 	assert.True(t, h.Enabled(context.Background(), slog.LevelDebug))
 
-	// A zero record time falls back to the wall clock.
-	s = NewSampler(&SampleOptions{Limit: 1, Burst: 1})
+	// A zero record time falls back to the wall clock. One token in eleven
+	// days: the second record finds the bucket empty however long the
+	// machine takes between the two.
+	s = NewSampler(&SampleOptions{Limit: 1e-6, Burst: 1})
 	h = s.Middleware()(&mwCapture{records: &got})
 	_ = h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "m", 0))
 	_ = h.Handle(context.Background(), slog.NewRecord(time.Time{}, slog.LevelInfo, "m", 0))

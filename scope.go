@@ -49,11 +49,11 @@ func (s *scopeRegistry) id(name, version string) int32 {
 	if s.byKey == nil {
 		s.byKey = map[[2]string]int32{}
 	}
-	j := append([]byte(`{"name":`), appendString(nil, name, 0)...)
+	j := append([]byte(`{"name":`), appendString(nil, name)...)
 	p := appendStringField(nil, tagScopeName, name, 0)
 	if version != "" {
 		j = append(j, `,"version":`...)
-		j = appendString(j, version, 0)
+		j = appendString(j, version)
 		p = appendStringField(p, tagScopeVersion, version, 0)
 	}
 	j = append(j, '}')

@@ -21,9 +21,9 @@ import (
 func validString(s string) string { return string([]rune(s)) }
 
 // FuzzHandle feeds arbitrary strings, numbers and bytes through Handle, in
-// nested groups, lists, maps and pre-bound attributes: every payload must be
-// valid JSON that the Collector's decoder accepts, with every record in it
-// and the fixed-key values intact.
+// nested groups, lists, maps and pre-bound attributes, in both wire formats:
+// every payload must be valid JSON or protobuf that the Collector's decoder
+// accepts, with every record in it and the fixed-key values intact.
 func FuzzHandle(f *testing.F) {
 	f.Add("hello", "k", "v", int64(1), 1.5, uint64(2), []byte("b"))
 	f.Add("", "", "", int64(0), 0.0, uint64(0), []byte(nil))
@@ -33,7 +33,15 @@ func FuzzHandle(f *testing.F) {
 	f.Add("\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", int64(-8), 5e-324, uint64(1), []byte("x"))
 
 	f.Fuzz(func(t *testing.T, msg, key, val string, i int64, fl float64, u uint64, b []byte) {
-		h, c := newHandler(t, &slogotlp.HandlerOptions{Level: slog.Level(math.MinInt), MaxValueLen: -1})
+		for _, format := range []slogotlp.WireFormat{slogotlp.FormatJSON, slogotlp.FormatProtobuf} {
+			fuzzHandle(t, format, msg, key, val, i, fl, u, b)
+		}
+	})
+}
+
+func fuzzHandle(t *testing.T, format slogotlp.WireFormat, msg, key, val string, i int64, fl float64, u uint64, b []byte) {
+	{
+		h, c := newHandlerFormat(t, &slogotlp.HandlerOptions{Level: slog.Level(math.MinInt), MaxValueLen: -1}, format)
 		ctx := context.Background()
 
 		// Through a logger with fuzzed pre-bound attributes and groups.
@@ -61,8 +69,7 @@ func FuzzHandle(f *testing.F) {
 		total := 0
 		var rs []rec
 		for j, p := range payloads {
-			require.True(t, json.Valid(p), "invalid JSON: %q", p)
-			ls := decode(t, p)
+			ls := decode(t, p) // checks JSON validity too
 			require.Equal(t, counts[j], ls.LogRecordCount())
 			total += counts[j]
 			rs = append(rs, records([]plog.Logs{ls})...)
@@ -95,7 +102,7 @@ func FuzzHandle(f *testing.F) {
 		} else { // before 1970: OTLP cannot say it; the observed time stands in
 			assert.Equal(t, rs[1].lr.ObservedTimestamp(), rs[1].lr.Timestamp(), "timeUnixNano")
 		}
-	})
+	}
 }
 
 func mustAppendUint(u uint64) []byte {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,11 +23,12 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // capture is an Exporter that keeps a copy of every payload it is given, in
-// the wire format it asks for.
+// the wire format it asks for, as text, so that a failing assertion prints
+// JSON rather than bytes.
 type capture struct {
 	format   slogotlp.WireFormat
 	mu       sync.Mutex
-	payloads [][]byte
+	payloads []string
 	counts   []int
 }
 
@@ -35,14 +37,16 @@ func (c *capture) WireFormat() slogotlp.WireFormat { return c.format }
 func (c *capture) Export(_ context.Context, payload []byte, records int) slogotlp.Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.payloads = append(c.payloads, slices.Clone(payload))
+	c.payloads = append(c.payloads, string(payload))
 	c.counts = append(c.counts, records)
 	return slogotlp.Result{}
 }
 
 func (c *capture) Shutdown(context.Context) error { return nil }
 
-func (c *capture) snapshot() ([][]byte, []int) {
+// snapshot returns the payloads so far and the record count Export was told
+// for each.
+func (c *capture) snapshot() ([]string, []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.payloads), slices.Clone(c.counts)
@@ -75,32 +79,48 @@ func newHandlerFormat(t testing.TB, opts *slogotlp.HandlerOptions, format slogot
 // OTLP/HTTP receiver does. JSON is first checked to be valid JSON (the
 // Collector's iterator is more lenient than the JSON grammar); protobuf is
 // told apart by its first byte (field 1, length-delimited).
-func decode(t testing.TB, payload []byte) plog.Logs {
+func decode(t testing.TB, payload string) plog.Logs {
 	t.Helper()
 	req := plogotlp.NewExportRequest()
 	if len(payload) > 0 && payload[0] != '{' {
-		require.NoErrorf(t, req.UnmarshalProto(payload), "collector rejects protobuf payload: %x", payload)
+		require.NoErrorf(t, req.UnmarshalProto([]byte(payload)), "collector rejects protobuf payload: %x", payload)
 		return req.Logs()
 	}
-	require.Truef(t, json.Valid(payload), "payload is not valid JSON: %s", payload)
-	require.NoErrorf(t, req.UnmarshalJSON(payload), "collector rejects payload: %s", payload)
+	require.Truef(t, json.Valid([]byte(payload)), "payload is not valid JSON: %s", payload)
+	require.NoErrorf(t, req.UnmarshalJSON([]byte(payload)), "collector rejects payload: %s", payload)
 	return req.Logs()
 }
 
-// export runs log against a fresh handler in each wire format, JSON first,
-// shuts it down, and returns the payloads of the last (protobuf) run
-// decoded, checking that each holds the record count the exporter was told,
-// and that the JSON payloads decode to the same records (a differential test
-// of the two encodings; only the timestamps, taken anew in each run, may
-// differ). log runs once per format: state it keeps must start afresh.
+// export runs log against a fresh handler in each wire format and returns
+// the records decoded (see exportWire). How the records were split into
+// payloads depends on when the export goroutine ran (an ERROR exports at
+// once); records(export(...)) does not.
 func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) []plog.Logs {
 	t.Helper()
+	ls, _ := exportWire(t, opts, log)
+	return ls
+}
+
+// exportWire runs log against a fresh handler in each wire format, JSON
+// first, shuts it down, and returns the payloads of the last (protobuf) run
+// decoded, and the JSON run's payloads as sent, joined by newlines, for
+// checks on the wire form. It checks that each payload holds the record
+// count the exporter was told, and that the JSON payloads decode to the same
+// records as the protobuf ones (a differential test of the two encodings;
+// only the timestamps, taken anew in each run, may differ). log runs once
+// per format: state it keeps must start afresh.
+func exportWire(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) ([]plog.Logs, string) {
+	t.Helper()
 	decoded := map[slogotlp.WireFormat][]plog.Logs{}
+	var jsonWire string
 	for _, format := range []slogotlp.WireFormat{slogotlp.FormatJSON, slogotlp.FormatProtobuf} {
 		h, c := newHandlerFormat(t, opts, format)
 		log(h)
 		require.NoError(t, h.Shutdown(context.Background()))
 		payloads, counts := c.snapshot()
+		if format == slogotlp.FormatJSON {
+			jsonWire = strings.Join(payloads, "\n")
+		}
 		for i, p := range payloads {
 			l := decode(t, p)
 			require.Equal(t, counts[i], l.LogRecordCount(), "record count passed to Export (%s)", format)
@@ -108,29 +128,28 @@ func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Ha
 		}
 	}
 	jsonRecs, protoRecs := decoded[slogotlp.FormatJSON], decoded[slogotlp.FormatProtobuf]
-	require.Equal(t, sameShape(t, jsonRecs), sameShape(t, protoRecs), "JSON and protobuf payloads decode to different records")
-	return protoRecs
+	require.Equal(t, sameShape(t, records(jsonRecs)), sameShape(t, records(protoRecs)),
+		"JSON and protobuf payloads decode to different records")
+	return protoRecs, jsonWire
 }
 
-// sameShape renders decoded payloads as JSON with every timestamp zeroed, so
-// that two runs of the same logging compare equal.
-func sameShape(t testing.TB, ls []plog.Logs) []string {
+// sameShape renders decoded records as JSON lines with every timestamp
+// zeroed, so that two runs of the same logging compare equal however their
+// records were split into payloads.
+func sameShape(t testing.TB, rs []rec) []string {
 	t.Helper()
 	var out []string
-	for _, l := range ls {
-		c := plog.NewLogs()
-		l.CopyTo(c)
-		for i := range c.ResourceLogs().Len() {
-			rl := c.ResourceLogs().At(i)
-			for j := range rl.ScopeLogs().Len() {
-				lrs := rl.ScopeLogs().At(j).LogRecords()
-				for k := range lrs.Len() {
-					lrs.At(k).SetTimestamp(0)
-					lrs.At(k).SetObservedTimestamp(0)
-				}
-			}
-		}
-		b, err := (&plog.JSONMarshaler{}).MarshalLogs(c)
+	for _, r := range rs {
+		l := plog.NewLogs()
+		rl := l.ResourceLogs().AppendEmpty()
+		r.res.CopyTo(rl.Resource())
+		sl := rl.ScopeLogs().AppendEmpty()
+		r.scope.CopyTo(sl.Scope())
+		lr := sl.LogRecords().AppendEmpty()
+		r.lr.CopyTo(lr)
+		lr.SetTimestamp(0)
+		lr.SetObservedTimestamp(0)
+		b, err := (&plog.JSONMarshaler{}).MarshalLogs(l)
 		require.NoError(t, err)
 		out = append(out, string(b))
 	}

@@ -48,16 +48,12 @@ func TestSeverity(t *testing.T) {
 
 func TestBodyAndTimestamps(t *testing.T) {
 	before := time.Now()
-	h, c := newHandler(t, nil)
-	require.NoError(t, h.Handle(context.Background(), record(slog.LevelInfo, "hello \"world\"\n\t\\ \u2028 ☃")))
-	zero := slog.NewRecord(time.Time{}, slog.LevelInfo, "no time", 0)
-	require.NoError(t, h.Handle(context.Background(), zero))
-	require.NoError(t, h.Shutdown(context.Background()))
+	rs := records(export(t, nil, func(h *slogotlp.Handler) {
+		require.NoError(t, h.Handle(context.Background(), record(slog.LevelInfo, "hello \"world\"\n\t\\ \u2028 ☃")))
+		zero := slog.NewRecord(time.Time{}, slog.LevelInfo, "no time", 0)
+		require.NoError(t, h.Handle(context.Background(), zero))
+	}))
 	after := time.Now()
-
-	payloads, _ := c.snapshot()
-	require.Len(t, payloads, 1)
-	rs := records([]plog.Logs{decode(t, payloads[0])})
 	require.Len(t, rs, 2)
 
 	r := rs[0].lr
@@ -331,7 +327,9 @@ func TestSource(t *testing.T) {
 }
 
 func TestScopes(t *testing.T) {
-	ls := export(t, &slogotlp.HandlerOptions{ScopeName: "app", ScopeVersion: "1.0.0"}, func(h *slogotlp.Handler) {
+	// Only Shutdown exports (no ERROR, batch size and timer out of reach),
+	// so the six records share one payload, whose scopeLogs are the subject.
+	ls := export(t, &slogotlp.HandlerOptions{ScopeName: "app", ScopeVersion: "1.0.0", FlushInterval: time.Hour}, func(h *slogotlp.Handler) {
 		root := slog.New(h)
 		billing := root.With(slogotlp.ScopeKey, "billing", "tenant", "t1")
 		jobs := slog.New(h.WithScope("jobs", "2.1"))

@@ -2,7 +2,7 @@
 // stderr for the person at the terminal, and slogotlp for the backend, with
 // redaction and sampling in front of the exported copy only.
 //
-//	go run ./examples/fanout                     # OTLP payloads on stdout
+//	go run ./examples/fanout                     # the exported copy's OTLP JSON on stdout
 //	LOGFIRE_TOKEN=pylf_v1_us_... go run ./examples/fanout
 package main
 
@@ -19,7 +19,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Stderr, &slogotlp.Config{}); err != nil {
+	// With nothing configured, show the exported copy as the OTLP JSON it
+	// would be sent as (by default it would be printed as readable lines
+	// on stderr, next to the text handler's).
+	cfg := &slogotlp.Config{Fallback: slogotlp.NewWriterExporter(os.Stdout, false)}
+	if err := run(os.Stderr, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -17,8 +17,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestRun(t *testing.T) {
 	var console, exported bytes.Buffer
 	err := run(&console, &slogotlp.Config{
-		Getenv: func(string) string { return "" }, // nothing configured: payloads to Stdout
-		Stdout: &exported,
+		Getenv:   func(string) string { return "" }, // nothing configured: payloads to the Fallback
+		Fallback: slogotlp.NewWriterExporter(&exported, false),
 	})
 	require.NoError(t, err)
 

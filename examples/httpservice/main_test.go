@@ -31,8 +31,8 @@ type record struct {
 func TestSelftest(t *testing.T) {
 	var exported, out bytes.Buffer
 	err := run("127.0.0.1:0", true, &slogotlp.Config{
-		Getenv: func(string) string { return "" },
-		Stdout: &exported,
+		Getenv:   func(string) string { return "" },
+		Fallback: slogotlp.NewWriterExporter(&exported, false),
 	}, &out)
 	require.NoError(t, err)
 	assert.Contains(t, out.String(), "selftest: 200 hello, selftest")

@@ -3,8 +3,10 @@
 // Command quickstart shows slogotlp in a program: configuration from the
 // environment, a few records, and a flush on the way out.
 //
-// With nothing configured it prints each OTLP JSON payload to stdout, so it
-// runs with no account:
+// With nothing configured it prints each OTLP JSON payload it would send to
+// stdout, so it runs with no account (a service left unconfigured prints
+// readable lines on stderr instead; the quickstart asks for the JSON with
+// Config.Fallback):
 //
 //	go run ./examples/quickstart
 //
@@ -28,7 +30,9 @@ import (
 func main() {
 	h, err := slogotlp.NewFromEnv(&slogotlp.Config{
 		ServiceName: "quickstart",
-		Indent:      true, // pretty-print the stdout payloads for reading
+		// With no destination configured, show the OTLP JSON that would be
+		// sent, pretty-printed for reading.
+		Fallback: slogotlp.NewWriterExporter(os.Stdout, true),
 	})
 	if err != nil {
 		// A bad variable names itself in err; start without export rather

@@ -84,6 +84,19 @@ func LogsEndpoint(token, region, baseURL string) (string, error) {
 	return USBaseURL + LogsPath, nil
 }
 
+// SplitTokens reads a list of write tokens, one per Logfire project, as
+// Logfire's SDK reads LOGFIRE_TOKEN (normalize_token): separated by commas,
+// each trimmed of spaces, empty entries dropped.
+func SplitTokens(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // The variables that carry the write token.
 const (
 	EnvToken     = "LOGFIRE_TOKEN"

@@ -83,3 +83,14 @@ func TestTokenFromEnv(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitTokens(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                    nil,
+		" , ,":                nil,
+		"a":                   {"a"},
+		" pylf_v1_us_a ,b,, ": {"pylf_v1_us_a", "b"},
+	} {
+		assert.Equal(t, want, SplitTokens(in), "%q", in)
+	}
+}
