@@ -115,7 +115,8 @@ func TestNoExportWithoutTrigger(t *testing.T) {
 
 func TestOverflowOrder(t *testing.T) {
 	exp := newGateExporter()
-	h := startHandler(t, exp, &HandlerOptions{Level: slog.LevelDebug, MaxQueueSize: 4, BatchSize: 4, DropReportInterval: -1})
+	h := startHandler(t, exp, &HandlerOptions{Level: slog.LevelDebug, MaxQueueSize: 4, BatchSize: 4, DropReportInterval: -1,
+		ConcurrentExports: 1})
 	l := slog.New(h.WithScope("s", ""))
 	// The worker takes E0 and waits at the gate, so the queue below changes
 	// only by what is logged.

@@ -276,10 +276,11 @@ func (r *resolver) otlpEndpoint() (endpoint, source string) {
 
 // otlp adds the OTLP endpoint, with the OTEL_EXPORTER_OTLP_* settings.
 func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
-	format := FormatJSON
+	format := FormatDefault                                           // the exporter's: protobuf, as the specification's default
 	if v, name := r.firstEnv(EnvLogsProtocol, EnvProtocol); v != "" { // the signal-specific variable wins
 		switch strings.ToLower(v) {
 		case "http/json":
+			format = FormatJSON
 		case "http/protobuf":
 			format = FormatProtobuf
 		default:

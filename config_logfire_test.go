@@ -129,9 +129,10 @@ func TestNewFromEnvLogfireAndOTLP(t *testing.T) {
 	auth := map[string]int{}
 	for _, c := range lf.all() {
 		auth[c.header.Get("Authorization")]++
-		assert.Equal(t, "application/json", c.header.Get("Content-Type"))
+		assert.Equal(t, "application/x-protobuf", c.header.Get("Content-Type"), "protobuf by default")
 		assert.Empty(t, c.header.Get("X-Team"), "OTLP headers are the OTLP endpoint's")
-		assert.Contains(t, string(c.plain), `"stringValue":"checkout"`)
+		assert.Contains(t, string(protoAsJSON(c.plain)), `"severityText":"ERROR"`)
+		assert.Contains(t, string(c.plain), "checkout", "the resource's service.name")
 	}
 	assert.Positive(t, auth[us])
 	assert.Positive(t, auth[eu])

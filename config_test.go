@@ -252,7 +252,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 		{name: "LOGS_PROTOCOL http/json wins over a grpc PROTOCOL",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "grpc",
 				EnvLogsProtocol: "http/json"},
-			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs"}}},
+			want: []wantDest{{name: destOTLP, source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatJSON}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			setEnv(t, tc.env)
@@ -270,7 +270,14 @@ func TestNewFromEnvDestination(t *testing.T) {
 				default:
 					endpoint, h := target(t, got.Exporter)
 					assert.Equal(t, want.endpoint, endpoint)
-					assert.Equal(t, want.format, wireFormatOf(got.Exporter))
+					wantFormat := want.format
+					if wantFormat == FormatDefault { // the exporter's own: JSON for the relay, else protobuf
+						wantFormat = FormatProtobuf
+						if want.name == destRelay {
+							wantFormat = FormatJSON
+						}
+					}
+					assert.Equal(t, wantFormat, wireFormatOf(got.Exporter))
 					for k, v := range want.headers {
 						assert.Equal(t, v, h.Get(k), "header %s", k)
 					}

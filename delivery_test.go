@@ -90,7 +90,7 @@ func TestConservationSmallQueue(t *testing.T) {
 // handler's own, with the counts since the last report.
 func TestDropReport(t *testing.T) {
 	exp := newGateExporter()
-	h := startHandler(t, exp, &HandlerOptions{MaxQueueSize: 2, DropReportInterval: 20 * time.Millisecond})
+	h := startHandler(t, exp, &HandlerOptions{MaxQueueSize: 2, DropReportInterval: 20 * time.Millisecond, ConcurrentExports: 1})
 	l := slog.New(h)
 	// The worker takes the ERROR and waits at the gate: while it does, the
 	// queue fills and overflows with nothing taken from it, and no report

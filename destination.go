@@ -110,8 +110,8 @@ func newMultiHandler(dests []Destination, opts *HandlerOptions, hook func(*batch
 		bo := *o // each batcher owns its options
 		if _, ok := exp.(recordByRecord); ok {
 			// A console shows each record as it is logged, as the
-			// specification's simple processor does.
-			bo.BatchSize = 1
+			// specification's simple processor does, and in order.
+			bo.BatchSize, bo.ConcurrentExports = 1, 1
 		}
 		fr := newFraming(wireFormatOf(exp), resource)
 		b := newBatcher(exp, &bo, fr, c.scopes)

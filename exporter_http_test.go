@@ -79,7 +79,7 @@ func TestHTTPExporterStatusMapping(t *testing.T) {
 		{name: "403", status: 403, want: ExportFatal, errHas: "refused the credentials (HTTP 403)"},
 		{name: "404", status: 404, want: ExportRejected, errHas: "OTLP/HTTP logs are POSTed to .../v1/logs"},
 		{name: "413", status: 413, want: ExportTooLarge, errHas: "too large (HTTP 413)"},
-		{name: "415", status: 415, want: ExportRejected, errHas: "does not take OTLP JSON"},
+		{name: "415", status: 415, want: ExportRejected, errHas: "does not take OTLP protobuf"},
 		{name: "429 delta-seconds", status: 429, headers: map[string]string{"Retry-After": "7"},
 			want: ExportRetryable, retryAfter: 7 * time.Second, errHas: "HTTP 429 Too Many Requests for 5 records"},
 		{name: "429 HTTP-date", status: 429, retryAt: 40 * time.Second,
@@ -178,7 +178,7 @@ func TestHTTPExporterSendsHeadersAndGzip(t *testing.T) {
 	for i, r := range reqs {
 		assert.Equal(t, http.MethodPost, r.method)
 		assert.Equal(t, "/v1/logs", r.path)
-		assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+		assert.Equal(t, "application/x-protobuf", r.header.Get("Content-Type"), "protobuf by default")
 		assert.Equal(t, "gzip", r.header.Get("Content-Encoding"))
 		assert.Equal(t, "slogotlp", r.header.Get("User-Agent"))
 		assert.Equal(t, "tenant-1", r.header.Get("X-Scope-Orgid"))
@@ -198,7 +198,7 @@ func TestHTTPExporterDisableGzip(t *testing.T) {
 	reqs := rc.all()
 	require.Len(t, reqs, 1)
 	assert.Empty(t, reqs[0].header.Get("Content-Encoding"))
-	assert.Equal(t, "application/json", reqs[0].header.Get("Content-Type"))
+	assert.Equal(t, "application/x-protobuf", reqs[0].header.Get("Content-Type"))
 	assert.Equal(t, "myapp/1.2", reqs[0].header.Get("User-Agent"))
 	assert.Equal(t, testPayload, string(reqs[0].body))
 }

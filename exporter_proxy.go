@@ -60,9 +60,10 @@ func NewProxyExporter(endpoint, sessionToken string, opts *ProxyOptions) (*Proxy
 	if hasControl(tok) {
 		return nil, errors.New("slogotlp: the session token contains a control character or line break: pass the token as issued")
 	}
-	if o.Format != FormatJSON {
+	if o.Format != FormatDefault && o.Format != FormatJSON {
 		return nil, errors.New("slogotlp: the relay takes OTLP/JSON only: leave ProxyOptions.Format unset")
 	}
+	o.Format = FormatJSON
 	c, err := newHTTPCore(endpoint, o.HTTPExporterOptions)
 	if err != nil {
 		return nil, err

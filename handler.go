@@ -41,7 +41,8 @@ type HandlerOptions struct {
 	// with more than one, requests may complete out of order, so a receiver
 	// can store a later batch before an earlier one (each record keeps its
 	// own timestamp). While a request is being retried no other starts, so
-	// a failing receiver is not hammered. Default: 1.
+	// a failing receiver is not hammered. Default: 2, which bench/RESULTS.md
+	// measured lossless at twice the rate of one.
 	ConcurrentExports int
 
 	// FlushInterval is how often queued records are exported when nothing
@@ -49,11 +50,15 @@ type HandlerOptions struct {
 	FlushInterval time.Duration
 
 	// MaxQueueSize is the most records waiting for export; what happens
-	// past it is the Overflow policy's choice. Default: 1024.
+	// past it is the Overflow policy's choice. It is the headroom for a
+	// stall: at R records/s the queue absorbs MaxQueueSize/R seconds (a
+	// quarter of a second at 60k/s, about 4 MiB of typical records).
+	// Default: 16384.
 	MaxQueueSize int
 
 	// MaxQueueBytes bounds the memory queued records hold, counted by the
-	// capacity of their buffers; the same Overflow policy applies. Together
+	// capacity of their buffers (a record is kept in a buffer of 256 or 512
+	// bytes when it fits); the same Overflow policy applies. Together
 	// with MaxQueueSize it is the hard bound on memory when the queue is full
 	// of ERRORs; the batches in flight (ConcurrentExports of at most
 	// BatchSize records and MaxPayloadBytes each) come on top. Default: 16 MiB.
@@ -155,9 +160,9 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 		}
 	}
 	setDefault(&c.BatchSize, 256)
-	setDefault(&c.ConcurrentExports, 1)
+	setDefault(&c.ConcurrentExports, 2)
 	setDefault(&c.FlushInterval, 30*time.Second)
-	setDefault(&c.MaxQueueSize, 1024)
+	setDefault(&c.MaxQueueSize, 16384)
 	setDefault(&c.MaxQueueBytes, 16<<20)
 	setDefault(&c.BlockTimeout, 5*time.Second)
 	setDefault(&c.MaxPayloadBytes, 1<<20)

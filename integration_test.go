@@ -173,6 +173,7 @@ func TestOfflineAndRecovery(t *testing.T) {
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			MaxRetryTime:       200 * time.Millisecond, // would drop the batch if it applied offline
 			DropReportInterval: -1, NoResourceDetection: true,
+			ConcurrentExports: 1, // in order across batches too
 		},
 	})
 	require.NoError(t, err)

@@ -9,9 +9,14 @@ import (
 type WireFormat int
 
 const (
+	// FormatDefault, the zero value, leaves the choice to the exporter:
+	// protobuf for NewHTTPExporter and NewLogfireExporter (the encoding the
+	// OTLP specification makes the default, and half the receiver's work of
+	// JSON), JSON for NewProxyExporter (the relay takes JSON only).
+	FormatDefault WireFormat = iota
 	// FormatJSON is OTLP/JSON (Content-Type: application/json): readable,
 	// and what the relay takes.
-	FormatJSON WireFormat = iota
+	FormatJSON
 	// FormatProtobuf is binary protobuf (Content-Type:
 	// application/x-protobuf), the encoding every OTLP receiver must accept
 	// and some accept alone; about a third the size of JSON before
@@ -21,8 +26,11 @@ const (
 
 // String returns the format's name in OTEL_EXPORTER_OTLP_PROTOCOL terms.
 func (f WireFormat) String() string {
-	if f == FormatProtobuf {
+	switch f {
+	case FormatProtobuf:
 		return "http/protobuf"
+	case FormatDefault:
+		return "default"
 	}
 	return "http/json"
 }

@@ -171,7 +171,7 @@ func (b *batcher) releaseLocked(e entry, exported bool, r dropReason) {
 	if e.report != nil {
 		e.report.settle(exported)
 	}
-	putBuffer(e.buf)
+	releaseBuffer(e.buf)
 }
 
 // enqueue takes ownership of bp, an encoded record, and queues it under the
@@ -186,11 +186,12 @@ func (b *batcher) enqueue(bp *[]byte, l slog.Level, scope int32, maxLen int) err
 // neither taken nor counted while export is stopped.
 func (b *batcher) push(e entry, maxLen int, optional bool) error {
 	block := b.opts.Overflow == OverflowBlock && e.report == nil
+	e.buf = compact(e.buf)
 	size := cap(*e.buf)
 	b.mu.Lock()
 	if _, err := b.stoppedErr(); optional && err != nil {
 		b.mu.Unlock()
-		putBuffer(e.buf)
+		releaseBuffer(e.buf)
 		return err
 	}
 	b.st.Handled++
@@ -198,13 +199,13 @@ func (b *batcher) push(e entry, maxLen int, optional bool) error {
 	// the last moments reach the backend too.
 	if err := b.refuseLocked(e.report != nil); err != nil {
 		b.mu.Unlock()
-		putBuffer(e.buf)
+		releaseBuffer(e.buf)
 		return err
 	}
 	if len(*e.buf) > maxLen {
 		b.dropLocked(dropTooLarge, 1)
 		b.mu.Unlock()
-		putBuffer(e.buf)
+		releaseBuffer(e.buf)
 		return ErrTooLarge
 	}
 	var deadline *time.Timer
@@ -218,7 +219,7 @@ func (b *batcher) push(e entry, maxLen int, optional bool) error {
 				// Past BlockTimeout, or export stopped while we waited.
 				if err := b.refuseLocked(e.report != nil); err != nil {
 					b.mu.Unlock()
-					putBuffer(e.buf)
+					releaseBuffer(e.buf)
 					return err
 				}
 				b.stalled = true
@@ -230,7 +231,7 @@ func (b *batcher) push(e entry, maxLen int, optional bool) error {
 			// Everything queued outranks this record: it is the one to go.
 			b.dropLocked(dropQueueFull, 1)
 			b.mu.Unlock()
-			putBuffer(e.buf)
+			releaseBuffer(e.buf)
 			return ErrQueueFull
 		}
 		b.releaseLocked(b.popLocked(victim), false, dropQueueFull)
@@ -391,6 +392,48 @@ func (b *batcher) settle(es []entry, exported int, reason dropReason) {
 		es[i] = entry{}
 	}
 	b.mu.Unlock()
+}
+
+// Queued records are kept in buffers of their own size class, not in the
+// 1 KiB buffers Handle encodes into: a protobuf record is ~150-300 bytes, so
+// a queue sized for a stall holds four times as many records in the same
+// memory (and MaxQueueBytes, which counts capacity, counts what is held).
+var (
+	smallBufs  = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+	mediumBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+)
+
+// compact returns bp's record in a buffer of the smallest class that holds
+// it, giving bp back to its pool; a record larger than the classes stays.
+func compact(bp *[]byte) *[]byte {
+	n := len(*bp)
+	var pool *sync.Pool
+	switch {
+	case n <= 256 && cap(*bp) > 256:
+		pool = &smallBufs
+	case n > 256 && n <= 512 && cap(*bp) > 512:
+		pool = &mediumBufs
+	default:
+		return bp
+	}
+	out := pool.Get().(*[]byte)
+	*out = append((*out)[:0], *bp...)
+	putBuffer(bp)
+	return out
+}
+
+// releaseBuffer gives a queued record's buffer back to its pool.
+func releaseBuffer(bp *[]byte) {
+	switch cap(*bp) {
+	case 256:
+		*bp = (*bp)[:0]
+		smallBufs.Put(bp)
+	case 512:
+		*bp = (*bp)[:0]
+		mediumBufs.Put(bp)
+	default:
+		putBuffer(bp)
+	}
 }
 
 // Goroutines of the handler's own (the export goroutine and the senders)

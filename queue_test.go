@@ -69,8 +69,9 @@ func TestBackpressureLosesNothing(t *testing.T) {
 	assert.Equal(t, uint64(total), s.Exported)
 	assert.Zero(t, s.Dropped.Total())
 	assert.Equal(t, int64(total), received.Load())
-	// Queued counts the queue and the batch in flight.
-	assert.LessOrEqual(t, peak.Load(), uint64(queue+queue/2), "memory is bounded by the queue")
+	// Queued counts the queue and the batches in flight.
+	inflight := h.c.b.opts.ConcurrentExports * queue / 2
+	assert.LessOrEqual(t, peak.Load(), uint64(queue+inflight), "memory is bounded by the queue")
 	assert.Greater(t, requests.Load(), int64(total/queue), "the receiver set the pace")
 }
 
@@ -98,6 +99,7 @@ func blockedHandler(t *testing.T, opts HandlerOptions) (*Handler, *heldExporter)
 	t.Helper()
 	exp := &heldExporter{release: make(chan struct{})}
 	opts.Overflow, opts.MaxQueueSize, opts.BatchSize, opts.DropReportInterval = OverflowBlock, 2, 1, -1
+	opts.ConcurrentExports = 1
 	opts.ShutdownTimeout = 100 * time.Millisecond
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}

@@ -159,7 +159,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rc.mu.Unlock()
 	rc.reqs[i].status = rec.status
 	if rec.status/100 == 2 {
-		rc.decodeLocked(c.plain)
+		rc.decodeLocked(c.plain, isProtobufType(r.Header.Get("Content-Type")))
 	}
 }
 
@@ -174,8 +174,38 @@ func (rc *receiver) fail() (slow, fail bool) {
 	return rc.rnd.IntN(3) == 0, true
 }
 
-// decodeLocked keeps the records of an accepted OTLP JSON body.
-func (rc *receiver) decodeLocked(body []byte) {
+// protoAsJSON transcodes an OTLP protobuf logs request into the OTLP JSON
+// of its records, as {"resourceLogs":[{"scopeLogs":[{"logRecords":[...]}]}]},
+// with the library's own transcoder (checked against the Collector's
+// decoders in conformance/).
+func protoAsJSON(body []byte) []byte {
+	out := []byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[`)
+	n := 0
+	for rl, rest, ok := nextField(body); ok; rl, rest, ok = nextField(rest) {
+		for sl, r2, ok := nextField(rl.data); ok; sl, r2, ok = nextField(r2) {
+			if sl.tag != tagScopeLogs {
+				continue
+			}
+			for lr, r3, ok := nextField(sl.data); ok; lr, r3, ok = nextField(r3) {
+				if lr.tag == tagLogRecord {
+					if n > 0 {
+						out = append(out, ',')
+					}
+					out = appendRecordJSON(out, lr.data)
+					n++
+				}
+			}
+		}
+	}
+	return append(out, "]}]}]}"...)
+}
+
+// decodeLocked keeps the records of an accepted OTLP JSON (or protobuf)
+// body.
+func (rc *receiver) decodeLocked(body []byte, protobuf bool) {
+	if protobuf {
+		body = protoAsJSON(body)
+	}
 	var req struct {
 		ResourceLogs []struct {
 			ScopeLogs []struct {

@@ -62,7 +62,8 @@ func TestCollectorReceiver(t *testing.T) {
 			var errs []error
 			h := slogotlp.NewHandler(exp, &slogotlp.HandlerOptions{
 				BatchSize: 100, OnError: func(err error) { errs = append(errs, err) },
-				Resource: []slog.Attr{slog.String("service.name", "conformance")},
+				ConcurrentExports: 1, // the ids are checked in order across batches
+				Resource:          []slog.Attr{slog.String("service.name", "conformance")},
 			})
 			logger := slog.New(h).With("tenant", "acme").WithGroup("req")
 			for i := range 250 {

@@ -202,7 +202,9 @@ func serve(ctx context.Context, s settings, logOut io.Writer, ready func(net.Add
 // records upstream. Export errors go to nowhere but Stats: the relay must
 // not log about failing to log.
 func selfLogger(cfg relay.Config, level slog.Level) (*slogotlp.Handler, error) {
-	opts := &slogotlp.HTTPExporterOptions{}
+	// OTLP JSON, as the records the relay forwards: its upstream sees one
+	// encoding.
+	opts := &slogotlp.HTTPExporterOptions{Format: slogotlp.FormatJSON}
 	if cfg.UpstreamToken.Reveal() != "" {
 		opts.Headers = slogotlp.Headers{"Authorization": cfg.UpstreamToken}
 	}

@@ -69,6 +69,7 @@ func TestQuickstartToEndpoint(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", srv.URL+"/v1/logs")
+	t.Setenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json") // readable here; protobuf by default
 
 	main() // returns once the deferred shutdown has flushed
 

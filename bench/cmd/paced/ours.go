@@ -20,6 +20,8 @@ type knobs struct {
 	queue, batch, queueBytes     int
 	flushInterval, exportTimeout time.Duration
 	noGzip                       bool
+	concurrent                   int
+	format                       string
 
 	// ADD NEW KNOBS HERE: a field above, a line in register, and the field
 	// used where newOurs builds the options (e.g. a wire format, requests in
@@ -33,6 +35,8 @@ func (k *knobs) register(fs *flag.FlagSet) {
 	fs.DurationVar(&k.flushInterval, "flush-interval", 0, "slogotlp: FlushInterval (0: library default)")
 	fs.DurationVar(&k.exportTimeout, "export-timeout", 0, "slogotlp: ExportTimeout (0: library default)")
 	fs.BoolVar(&k.noGzip, "no-gzip", false, "slogotlp: send uncompressed (HTTPExporterOptions.DisableGzip)")
+	fs.IntVar(&k.concurrent, "concurrent", 0, "slogotlp: export `requests` in flight, ConcurrentExports (0: library default)")
+	fs.StringVar(&k.format, "format", "", "slogotlp: wire format, json or protobuf (empty: library default)")
 }
 
 // ourStats is the part of slogotlp's Stats a run reports.
@@ -49,16 +53,27 @@ func (s *ourStats) identityHolds() bool {
 // newOurs builds slogotlp as a user would: the library's HTTP exporter and
 // handler, with k's settings over the defaults.
 func newOurs(url string, k knobs) (*stack, error) {
-	exp, err := slogotlp.NewHTTPExporter(url, &slogotlp.HTTPExporterOptions{DisableGzip: k.noGzip})
+	eo := &slogotlp.HTTPExporterOptions{DisableGzip: k.noGzip}
+	switch k.format {
+	case "":
+	case "json":
+		eo.Format = slogotlp.FormatJSON
+	case "protobuf":
+		eo.Format = slogotlp.FormatProtobuf
+	default:
+		return nil, fmt.Errorf("-format %q: want json or protobuf", k.format)
+	}
+	exp, err := slogotlp.NewHTTPExporter(url, eo)
 	if err != nil {
 		return nil, err
 	}
 	h := slogotlp.NewHandler(exp, &slogotlp.HandlerOptions{
-		BatchSize:     k.batch,
-		MaxQueueSize:  k.queue,
-		MaxQueueBytes: k.queueBytes,
-		FlushInterval: k.flushInterval,
-		ExportTimeout: k.exportTimeout,
+		ConcurrentExports: k.concurrent,
+		BatchSize:         k.batch,
+		MaxQueueSize:      k.queue,
+		MaxQueueBytes:     k.queueBytes,
+		FlushInterval:     k.flushInterval,
+		ExportTimeout:     k.exportTimeout,
 	})
 	return &stack{
 		logger: slog.New(h),
