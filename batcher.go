@@ -243,13 +243,16 @@ func (b *batcher) run() {
 	b.finish(waiters)
 }
 
-// ready reports whether a batch is due and may be sent: not while a sender
-// is retrying, so that a failing receiver gets one batch, not many.
+// ready reports whether a batch is to be sent now: a full one, or records
+// made due by a trigger (an ERROR, the timer, Flush, Shutdown). Partial
+// batches otherwise wait, so requests stay full under load. Nothing is sent
+// while a sender is retrying, so that a failing receiver gets one batch, not
+// many.
 func (b *batcher) ready() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.oldestLocked()
-	return c >= 0 && b.q[c].items[b.q[c].head].seq <= b.due && b.retrying == 0
+	return c >= 0 && (b.queued >= b.opts.BatchSize || b.q[c].items[b.q[c].head].seq <= b.due) && b.retrying == 0
 }
 
 // markDue makes everything queued due now.

@@ -241,11 +241,14 @@ func (b *batcher) push(e entry, maxLen int, optional bool) error {
 	b.q[e.class].push(e)
 	b.queued++
 	b.qbytes += size
-	// While Shutdown drains (only a drop report gets here then), all is due.
-	trigger := b.queued >= b.opts.BatchSize || 2*b.qbytes >= b.opts.MaxQueueBytes || e.class == classHigh || b.closed.Load()
-	if trigger {
+	// A full batch goes at once (ready checks); an ERROR, memory pressure
+	// or Shutdown's drain (only a drop report gets here then) make all that
+	// is queued due, partial batches too.
+	urgent := 2*b.qbytes >= b.opts.MaxQueueBytes || e.class == classHigh || b.closed.Load()
+	if urgent {
 		b.due = b.seq
 	}
+	trigger := urgent || b.queued >= b.opts.BatchSize
 	pressed := b.queued >= b.opts.MaxQueueSize/4
 	b.mu.Unlock()
 	if trigger {
