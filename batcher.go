@@ -95,7 +95,17 @@ type job struct {
 	gaveUp bool
 }
 
+// concurrentExporter marks the exporters of this package that are safe for
+// concurrent use, and so get two requests in flight by default.
+type concurrentExporter interface{ exportsConcurrently() }
+
 func newBatcher(exp Exporter, opts *HandlerOptions, fr *framing, scopes *scopeRegistry) *batcher {
+	if opts.ConcurrentExports <= 0 {
+		opts.ConcurrentExports = 1
+		if _, ok := exp.(concurrentExporter); ok {
+			opts.ConcurrentExports = 2
+		}
+	}
 	b := &batcher{
 		exp:      exp,
 		opts:     opts,

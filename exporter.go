@@ -9,10 +9,10 @@ import (
 //
 // Exporters own transport only: the handler's batcher decides what goes in a
 // payload, when to send it and whether to retry. Export is called from up to
-// HandlerOptions.ConcurrentExports goroutines at once (one by default), so an
-// exporter used with more must be safe for concurrent use, as the exporters
-// of this package are. Shutdown is called once, after every Export has
-// returned.
+// HandlerOptions.ConcurrentExports goroutines at once: one for an exporter
+// of your own unless you set more, in which case it must be safe for
+// concurrent use (the HTTP exporters of this package are, and get two).
+// Shutdown is called once, after every Export has returned.
 //
 // Payloads are OTLP/JSON unless the exporter also has a method
 //

@@ -180,6 +180,8 @@ func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) 
 	return res
 }
 
+func (*HTTPExporter) exportsConcurrently() {}
+
 // WireFormat is the payload encoding the exporter sends, as
 // HTTPExporterOptions.Format chose; the handler builds its payloads in it.
 func (e *HTTPExporter) WireFormat() WireFormat {

@@ -90,6 +90,8 @@ func normalizeToken(t string) string {
 	return t
 }
 
+func (*ProxyExporter) exportsConcurrently() {}
+
 // SetToken replaces the session token for every later request. It is safe
 // to call concurrently with Export; a request already sent keeps the token
 // it was sent with. A "Bearer " prefix and surrounding spaces are dropped.

@@ -546,3 +546,20 @@ func TestConcurrentExportsKeepOrderWithinABatch(t *testing.T) {
 	}
 	checkStats(t, h.Stats())
 }
+
+// TestConcurrentExportsDefault: two requests in flight for this package's
+// HTTP exporters, which are safe for it; one for any other exporter.
+func TestConcurrentExportsDefault(t *testing.T) {
+	httpExp := newTestExporter(t, "http://127.0.0.1:1/v1/logs", nil)
+	for _, tc := range []struct {
+		exp  Exporter
+		want int
+	}{{httpExp, 2}, {&captureExporter{}, 1}, {discardExporter{}, 1}} {
+		h := NewHandler(tc.exp, &HandlerOptions{DropReportInterval: -1})
+		assert.Equal(t, tc.want, h.c.b.opts.ConcurrentExports, "%T", tc.exp)
+		require.NoError(t, h.Shutdown(context.Background()))
+	}
+	h := NewHandler(&captureExporter{}, &HandlerOptions{ConcurrentExports: 3})
+	assert.Equal(t, 3, h.c.b.opts.ConcurrentExports, "a value set wins")
+	require.NoError(t, h.Shutdown(context.Background()))
+}

@@ -41,8 +41,11 @@ type HandlerOptions struct {
 	// with more than one, requests may complete out of order, so a receiver
 	// can store a later batch before an earlier one (each record keeps its
 	// own timestamp). While a request is being retried no other starts, so
-	// a failing receiver is not hammered. Default: 2, which bench/RESULTS.md
-	// measured lossless at twice the rate of one.
+	// a failing receiver is not hammered. Default: 2 for this package's
+	// HTTP exporters (NewHTTPExporter, NewLogfireExporter, NewProxyExporter),
+	// which are safe for concurrent use and which bench/RESULTS.md measured
+	// lossless at a higher rate with two; 1 for any other Exporter, which is
+	// then never called concurrently.
 	ConcurrentExports int
 
 	// FlushInterval is how often queued records are exported when nothing
@@ -160,7 +163,6 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 		}
 	}
 	setDefault(&c.BatchSize, 256)
-	setDefault(&c.ConcurrentExports, 2)
 	setDefault(&c.FlushInterval, 30*time.Second)
 	setDefault(&c.MaxQueueSize, 16384)
 	setDefault(&c.MaxQueueBytes, 16<<20)
