@@ -1,6 +1,6 @@
 // Package slogotlp is an [slog.Handler] that ships every log record to
 // Pydantic Logfire, or to any OTLP/HTTP endpoint (an OpenTelemetry
-// Collector, Grafana, Honeycomb), as OTLP JSON.
+// Collector, Grafana, Honeycomb), as OTLP over HTTP (protobuf, or JSON).
 //
 // Records are encoded once, on the caller's goroutine, into pooled buffers
 // and queued in memory; background goroutines of the handler batch them,
