@@ -329,8 +329,8 @@ func TestHugeStringIsCut(t *testing.T) {
 	slog.New(h).Info(strings.Repeat("m", 50), "k", strings.Repeat("é", 50))
 	flush(t, h)
 	rec := exp.records(t)[0]
-	assert.Equal(t, "mmmmmmmmmm…", rec["body"].(map[string]any)["stringValue"])
-	assert.Equal(t, "ééééé…", attrMap(rec["attributes"])["k"], "cut on a rune boundary")
+	assert.Equal(t, "mmmmmmm…", rec["body"].(map[string]any)["stringValue"], "10 bytes, the ellipsis included")
+	assert.Equal(t, "ééé…", attrMap(rec["attributes"])["k"], "cut on a rune boundary, within 10 bytes")
 }
 
 func TestNilContextAndCancelledContext(t *testing.T) {

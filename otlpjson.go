@@ -25,17 +25,15 @@ var safeSet = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendString appends s as a quoted JSON string, cut to at most max bytes of
-// input (max <= 0 means no limit). A cut string ends in "…" so a reader sees
-// that it was shortened.
+// appendString appends s as a quoted JSON string, cut when it is longer than
+// max bytes (max <= 0 means no limit) to at most max bytes of input that end
+// in "…", so a reader sees that it was shortened.
 func appendString(buf []byte, s string, max int) []byte {
 	truncated := false
 	if max > 0 && len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s, truncated = s[:cut], true
+		var n int
+		n, truncated = cutPoint(s, max)
+		s = s[:n]
 	}
 	buf = append(buf, '"')
 	start := 0
@@ -84,7 +82,7 @@ func appendString(buf []byte, s string, max int) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	if truncated {
-		buf = append(buf, "…"...)
+		buf = append(buf, ellipsis...)
 	}
 	return append(buf, '"')
 }

@@ -380,12 +380,15 @@ func TestDefaultScope(t *testing.T) {
 	assert.NotEmpty(t, r.scope.Version())
 }
 
+// TestValueTruncation: MaxValueLen cuts the message and string values to
+// at most that many bytes, the "…" included, on a rune boundary.
 func TestValueTruncation(t *testing.T) {
-	r := one(t, &slogotlp.HandlerOptions{MaxValueLen: 4}, func(l *slog.Logger) {
-		l.Info("abcdefgh", "s", "ü1234", "short", "ab")
+	r := one(t, &slogotlp.HandlerOptions{MaxValueLen: 7}, func(l *slog.Logger) {
+		l.Info("abcdefgh", "s", "ü123456", "short", "abcdefg", "list", []string{"ü1234567"})
 	})
 	assert.Equal(t, "abcd…", r.lr.Body().Str())
 	attrs := goMap(t, r.lr.Attributes())
 	assert.Equal(t, "ü12…", attrs["s"])
-	assert.Equal(t, "ab", attrs["short"])
+	assert.Equal(t, "abcdefg", attrs["short"], "exactly the limit")
+	assert.Equal(t, []any{"ü12…"}, attrs["list"])
 }
