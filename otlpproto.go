@@ -3,7 +3,6 @@ package slogotlp
 import (
 	"encoding/binary"
 	"math/bits"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -217,17 +216,6 @@ func appendValidUTF8(buf []byte, s string) []byte {
 	return append(buf, s[start:]...)
 }
 
-// appendStringAttr appends one complete KeyValue element (field tag) with a
-// string value.
-func appendStringAttr(buf []byte, tag byte, key, val string, max int) []byte {
-	buf, start := openLen(buf, tag)
-	buf = appendStringField(buf, tagKey, key, 0)
-	buf, vstart := openLen(buf, tagValue)
-	buf = appendStringField(buf, tagString, val, max)
-	buf = closeLen(buf, vstart)
-	return closeLen(buf, start)
-}
-
 // appendIntAttr appends one complete KeyValue element (field tag) with an
 // int value.
 func appendIntAttr(buf []byte, tag byte, key string, n int64) []byte {
@@ -237,13 +225,6 @@ func appendIntAttr(buf []byte, tag byte, key string, n int64) []byte {
 	buf = append(buf, tagInt)
 	buf = appendVarint(buf, uint64(n))
 	buf = closeLen(buf, vstart)
-	return closeLen(buf, start)
-}
-
-// appendUintString appends u's decimal digits as a string value.
-func appendUintString(buf []byte, u uint64) []byte {
-	buf, start := openLen(buf, tagString)
-	buf = strconv.AppendUint(buf, u, 10)
 	return closeLen(buf, start)
 }
 

@@ -112,24 +112,25 @@ func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Ha
 	return protoRecs
 }
 
-// sameShape renders decoded payloads as JSON with every timestamp zeroed, so
-// that two runs of the same logging compare equal.
+// sameShape renders each decoded record, with its resource and scope, as
+// JSON with the timestamps zeroed, so that two runs of the same logging
+// compare equal however their records were split into payloads (an ERROR
+// record exports at once, so the split depends on timing).
 func sameShape(t testing.TB, ls []plog.Logs) []string {
 	t.Helper()
 	var out []string
-	for _, l := range ls {
+	for _, r := range records(ls) {
 		c := plog.NewLogs()
-		l.CopyTo(c)
-		for i := range c.ResourceLogs().Len() {
-			rl := c.ResourceLogs().At(i)
-			for j := range rl.ScopeLogs().Len() {
-				lrs := rl.ScopeLogs().At(j).LogRecords()
-				for k := range lrs.Len() {
-					lrs.At(k).SetTimestamp(0)
-					lrs.At(k).SetObservedTimestamp(0)
-				}
-			}
-		}
+		rl := c.ResourceLogs().AppendEmpty()
+		r.res.CopyTo(rl.Resource())
+		rl.SetSchemaUrl(r.resSchema)
+		sl := rl.ScopeLogs().AppendEmpty()
+		r.scope.CopyTo(sl.Scope())
+		sl.SetSchemaUrl(r.scopeSchema)
+		lr := sl.LogRecords().AppendEmpty()
+		r.lr.CopyTo(lr)
+		lr.SetTimestamp(0)
+		lr.SetObservedTimestamp(0)
 		b, err := (&plog.JSONMarshaler{}).MarshalLogs(c)
 		require.NoError(t, err)
 		out = append(out, string(b))
@@ -142,6 +143,8 @@ type rec struct {
 	res   pcommon.Resource
 	scope pcommon.InstrumentationScope
 	lr    plog.LogRecord
+	// the schema URLs of the resourceLogs and scopeLogs that hold it
+	resSchema, scopeSchema string
 }
 
 func records(ls []plog.Logs) []rec {
@@ -152,7 +155,7 @@ func records(ls []plog.Logs) []rec {
 			for j := range rl.ScopeLogs().Len() {
 				sl := rl.ScopeLogs().At(j)
 				for k := range sl.LogRecords().Len() {
-					out = append(out, rec{rl.Resource(), sl.Scope(), sl.LogRecords().At(k)})
+					out = append(out, rec{rl.Resource(), sl.Scope(), sl.LogRecords().At(k), rl.SchemaUrl(), sl.SchemaUrl()})
 				}
 			}
 		}
