@@ -191,6 +191,7 @@ func resolveConfig(cfg *Config) (*plan, error) {
 	p := &plan{opts: r.cfg.HandlerOptions}
 	p.disabled = r.sdkDisabled()
 	r.batchOptions(&p.opts)
+	r.attributeLimits(&p.opts)
 	p.opts.Resource = r.resource()
 	r.destination(p)
 	if len(r.errs) > 0 {
