@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -197,28 +196,3 @@ func TestDifferentialReplaceAttr(t *testing.T) {
 		})
 	}
 }
-
-func Example_noDuplicateKeys() {
-	// A caller's own exception.* or code.* attribute replaces the derived
-	// one: no key appears twice.
-	var mu sync.Mutex
-	var out []string
-	h := slogotlp.NewHandler(exportFunc(func(p []byte) {
-		mu.Lock()
-		defer mu.Unlock()
-		out = append(out, string(p))
-	}), &slogotlp.HandlerOptions{NoResourceDetection: true, DropReportInterval: -1})
-	slog.New(h).Error("m", "err", errors.New("boom"), "exception.type", "billing.Declined")
-	_ = h.Shutdown(context.Background())
-	fmt.Println(strings.Count(out[0], `"key":"exception.type"`), strings.Contains(out[0], `"billing.Declined"`))
-	// Output: 1 true
-}
-
-type exportFunc func([]byte)
-
-func (f exportFunc) Export(_ context.Context, p []byte, _ int) slogotlp.Result {
-	f(p)
-	return slogotlp.Result{}
-}
-
-func (exportFunc) Shutdown(context.Context) error { return nil }
