@@ -246,7 +246,10 @@ func (e *encoder) appendSource(buf []byte, t *topLevel, r slog.Record) []byte {
 			}
 			start := len(buf)
 			buf = e.appendAttr(buf, tagAttribute, a, 0)
-			return t.put(buf, start, a.Key)
+			if buf = t.put(buf, start, a.Key); len(buf) > start {
+				t.source = a.Key // the other derived attributes yield to it
+			}
+			return buf
 		}
 		if s == nil {
 			return buf

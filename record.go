@@ -660,12 +660,16 @@ type topLevel struct {
 	// empty key (the log data model wants keys non-empty).
 	dropped   int
 	tent, end int // where the written attribute named group is, tent -1: none
+	// source is the key of what ReplaceAttr made of the source, when it
+	// made an attribute of its own.
+	source string
 }
 
 // callerHas reports whether the caller's own attributes give the record key
 // k at the top level, so that a derived attribute of that key must yield.
 func (t *topLevel) callerHas(k string) bool {
-	return slices.Contains(t.bound.keys, k) || shadowed(k, t.cattrs) || shadowed(k, t.attrs)
+	return slices.Contains(t.bound.keys, k) || shadowed(k, t.cattrs) || shadowed(k, t.attrs) ||
+		(t.source != "" && k == t.source)
 }
 
 // put accounts for the attribute named k that was just written from start

@@ -291,11 +291,12 @@ func TestReplaceAttrSource(t *testing.T) {
 		name string
 		rep  func([]string, slog.Attr) slog.Attr
 		want func(t *testing.T, a map[string]any)
+		err  bool // log an ERROR with an error instead of an INFO
 	}{
 		{"unchanged", func(_ []string, a slog.Attr) slog.Attr { return a }, func(t *testing.T, a map[string]any) {
 			assert.True(t, strings.HasSuffix(a["code.file.path"].(string), "/record_test.go"), a["code.file.path"])
 			assert.Contains(t, a, "code.line.number")
-		}},
+		}, false},
 		{"trimmed", func(_ []string, a slog.Attr) slog.Attr {
 			if s, ok := a.Value.Any().(*slog.Source); ok && a.Key == slog.SourceKey {
 				return slog.Any("src", &slog.Source{File: "x.go", Line: s.Line})
@@ -305,7 +306,7 @@ func TestReplaceAttrSource(t *testing.T) {
 			assert.Equal(t, "x.go", a["code.file.path"])
 			assert.NotContains(t, a, "code.function.name")
 			assert.NotContains(t, a, "src")
-		}},
+		}, false},
 		{"dropped", func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.SourceKey {
 				return slog.Attr{}
@@ -313,7 +314,7 @@ func TestReplaceAttrSource(t *testing.T) {
 			return a
 		}, func(t *testing.T, a map[string]any) {
 			assert.NotContains(t, a, "code.file.path")
-		}},
+		}, false},
 		{"replaced by another value", func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.SourceKey {
 				return slog.String(slog.SourceKey, "all knowledge")
@@ -321,7 +322,16 @@ func TestReplaceAttrSource(t *testing.T) {
 			return a
 		}, func(t *testing.T, a map[string]any) {
 			assert.Equal(t, map[string]any{"source": "all knowledge", "k": "v"}, a)
-		}},
+		}, false},
+		{"replaced by a derived key", func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.SourceKey {
+				return slog.String("exception.type", "from source")
+			}
+			return a
+		}, func(t *testing.T, a map[string]any) {
+			assert.Equal(t, "from source", a["exception.type"]) // logOne fails on a key seen twice
+			assert.Equal(t, "boom", a["exception.message"])
+		}, true},
 		{"a nil source", func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.SourceKey {
 				return slog.Any("s", (*slog.Source)(nil))
@@ -329,10 +339,16 @@ func TestReplaceAttrSource(t *testing.T) {
 			return a
 		}, func(t *testing.T, a map[string]any) {
 			assert.Equal(t, map[string]any{"k": "v"}, a)
-		}},
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := logOne(t, &HandlerOptions{AddSource: true, ReplaceAttr: tc.rep}, func(l *slog.Logger) { l.Info("m", "k", "v") })
+			rec := logOne(t, &HandlerOptions{AddSource: true, ReplaceAttr: tc.rep}, func(l *slog.Logger) {
+				if tc.err {
+					l.Error("m", "err", errors.New("boom"))
+				} else {
+					l.Info("m", "k", "v")
+				}
+			})
 			tc.want(t, attrMap(rec["attributes"]))
 		})
 	}

@@ -196,3 +196,44 @@ func TestDifferentialReplaceAttr(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDerivedKeys logs with every option that adds or removes attributes
+// (source, exception, Logfire's, ReplaceAttr renaming to a fuzzed key, the
+// context, the count limit) and fuzzed keys that can name a derived
+// attribute, bound or the record's, in and out of groups: both wire formats
+// must decode to the same records, no key may appear twice in one list,
+// and no list may pass the limit.
+func FuzzDerivedKeys(f *testing.F) {
+	f.Add("exception.type", "code.file.path", "logfire.msg", "g", 3, true)
+	f.Add("code.line.number", "exception.message", "", "exception.type", 1, false)
+	f.Add("k", "k", "k", "k", 0, true)
+	f.Add("otel.event.name", "", "exception.stacktrace", "code.function.name", -1, false)
+	f.Fuzz(func(t *testing.T, k1, k2, k3, group string, limit int, nested bool) {
+		limit %= 16
+		rename := func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == "rename" {
+				a.Key = k3
+			}
+			return a
+		}
+		opts := &slogotlp.HandlerOptions{
+			AddSource: true, StackTraces: true, LogfireAttributes: true, ReplaceAttr: rename,
+			AttributeCountLimit: limit,
+			AttrFromContext: []func(context.Context) []slog.Attr{func(context.Context) []slog.Attr {
+				return []slog.Attr{slog.String(k2, "ctx"), slog.Any(k1, errors.New("ctx err"))}
+			}},
+		}
+		rs := records(export(t, opts, func(h *slogotlp.Handler) {
+			l := slog.New(h).With(k1, "bound", "rename", 1)
+			if nested {
+				l = l.WithGroup(group).With(k2, "inner")
+			}
+			l.ErrorContext(context.Background(), "m", "err", errors.New("boom"), k3, "rec", k2, 2, slog.Group(group, k1, 3))
+		}))
+		require.Len(t, rs, 1)
+		attrs := goMap(t, rs[0].lr.Attributes()) // fails on a duplicate key, at any depth
+		if limit > 0 {
+			assert.LessOrEqual(t, len(attrs), limit)
+		}
+	})
+}
