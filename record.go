@@ -571,9 +571,10 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 		defer putScratch(rs)
 	}
 	d := direct{err: h.exc, event: h.event}
-	var carr [8]slog.Attr
-	cattrs := carr[:0]
+	var cattrs []slog.Attr
 	if len(e.fromCtx) > 0 && ctx != nil {
+		var carr [8]slog.Attr // zeroed only when there are functions
+		cattrs = carr[:0]
 		for _, f := range e.fromCtx {
 			cattrs = e.collect(cattrs, f(ctx), rs, &d) // in no group
 		}
