@@ -132,6 +132,7 @@ func TestNewFromEnvLogfireAndOTLP(t *testing.T) {
 		assert.Equal(t, "application/json", c.header.Get("Content-Type"))
 		assert.Empty(t, c.header.Get("X-Team"), "OTLP headers are the OTLP endpoint's")
 		assert.Contains(t, string(c.plain), `"stringValue":"checkout"`)
+		assert.Contains(t, string(c.plain), `{"key":"logfire.msg","value":{"stringValue":"paid"}}`, "Logfire's message attribute")
 	}
 	assert.Positive(t, auth[us])
 	assert.Positive(t, auth[eu])
