@@ -3,13 +3,18 @@
 package slogotlp
 
 import (
+	"bufio"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -596,4 +601,143 @@ func TestSpoolTwoSpoolsNoDoubleDelivery(t *testing.T) {
 	}
 	assert.Equal(t, uint64(n), readers[0].counts().Restored+readers[1].counts().Restored)
 	assert.Empty(t, spoolNames(t, dir))
+}
+
+// The child processes of the subprocess tests: this test binary, run again
+// with spoolChildEnv set to what it should do.
+const (
+	spoolChildEnv = "SLOGOTLP_TEST_SPOOL_CHILD"
+	spoolDirEnv   = "SLOGOTLP_TEST_SPOOL_DIR"
+	spoolSeqEnv   = "SLOGOTLP_TEST_SPOOL_SEQ"
+)
+
+func spoolChild(t *testing.T, mode, dir string, seq int) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSpoolChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), spoolChildEnv+"="+mode, spoolDirEnv+"="+dir, spoolSeqEnv+"="+strconv.Itoa(seq))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stdin = nil
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
+}
+
+// TestSpoolChild is the child of the subprocess tests:
+//   - hold: claims the oldest payload, prints its sequence number and
+//     waits to be killed;
+//   - write: writes payloads numbered from the given one in a loop,
+//     printing each number once put returned, until it is killed.
+func TestSpoolChild(t *testing.T) {
+	mode := os.Getenv(spoolChildEnv)
+	if mode == "" {
+		t.Skip("the child of the spool's subprocess tests")
+	}
+	s, err := openSpool(os.Getenv(spoolDirEnv), 1<<30)
+	require.NoError(t, err)
+	seq, err := strconv.Atoi(os.Getenv(spoolSeqEnv))
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second) // should the parent never kill it
+	switch mode {
+	case "hold":
+		it, err := s.next()
+		require.NoError(t, err)
+		require.NotNil(t, it)
+		fmt.Println("held", payloadSeq(it.req))
+		for time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	case "write":
+		fmt.Println("ready")
+		for ; time.Now().Before(deadline); seq++ {
+			require.NoError(t, s.put(killPayload(seq), seq%7+1, uint8(seq%3)))
+			fmt.Println("ok", seq)
+		}
+	}
+	t.Fatal("not killed")
+}
+
+// TestSpoolSubprocessHoldsClaim: a payload another process holds is not
+// given out here; once that process dies (kill -9 releases its locks) it
+// is.
+func TestSpoolSubprocessHoldsClaim(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestSpool(t, dir, 0)
+	for i := range 3 {
+		require.NoError(t, s.put(spoolPayload(i, 10), 1, classMid))
+	}
+	cmd, out := spoolChild(t, "hold", dir, 0)
+	require.True(t, out.Scan(), "the child claimed nothing")
+	require.Equal(t, "held 0", out.Text())
+
+	assert.Equal(t, []int{1, 2}, seqs(drain(t, s)), "not the held one")
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	assert.Equal(t, []int{0}, seqs(drain(t, s)), "released by the child's death")
+}
+
+// killPayload is the payload numbered seq in the kill test: up to 512 KiB,
+// so a kill often lands inside a write.
+func killPayload(seq int) []byte { return spoolPayload(seq, (seq*7919)%(512<<10)) }
+
+// TestSpoolKill9: a writer killed with SIGKILL at random points, over and
+// over, on one directory: the next open never fails, no file ever comes
+// back corrupt, every payload whose put returned is there intact, and at
+// most one more (the one being written) is there too; the torn temp file
+// of that one, if any, is reaped and counted.
+func TestSpoolKill9(t *testing.T) {
+	iterations := 50
+	if testing.Short() {
+		iterations = 10
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	seq := 0
+	for iter := range iterations {
+		cmd, out := spoolChild(t, "write", dir, seq)
+		require.True(t, out.Scan(), "the child did not start")
+		require.Equal(t, "ready", out.Text())
+		var confirmed []int
+		for range rng.IntN(4) {
+			require.True(t, out.Scan())
+			n, err := strconv.Atoi(strings.TrimPrefix(out.Text(), "ok "))
+			require.NoError(t, err)
+			confirmed = append(confirmed, n)
+		}
+		// Somewhere in the next put, or the one after.
+		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+		require.NoError(t, cmd.Process.Kill())
+		for out.Scan() { // confirmed before the kill, read after it
+			n, err := strconv.Atoi(strings.TrimPrefix(out.Text(), "ok "))
+			require.NoError(t, err)
+			confirmed = append(confirmed, n)
+		}
+		_ = cmd.Wait()
+
+		s, err := openSpool(dir, 1<<30)
+		require.NoError(t, err, "iteration %d", iter)
+		var got []int
+		for {
+			it, err := s.next()
+			require.NoError(t, err, "iteration %d: a corrupt file under a final name", iter)
+			if it == nil {
+				break
+			}
+			n := payloadSeq(it.req)
+			require.Equal(t, killPayload(n), it.req, "iteration %d", iter)
+			require.Equal(t, n%7+1, it.records)
+			got = append(got, n)
+			require.NoError(t, s.remove(it))
+		}
+		assert.LessOrEqual(t, s.counts().Corrupt, uint64(1), "at most the payload being written is torn")
+		require.NoError(t, s.close())
+		assert.Empty(t, spoolNames(t, dir), "iteration %d: every file delivered or reaped", iter)
+
+		next := seq + len(confirmed) // the payload being written at the kill
+		require.Subset(t, append(slices.Clone(confirmed), next), got, "iteration %d: only written payloads come back", iter)
+		require.Subset(t, got, confirmed, "iteration %d: a payload whose put returned is lost", iter)
+		assert.True(t, slices.IsSorted(got), "oldest first")
+		seq = next + 1
+	}
 }
