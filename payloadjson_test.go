@@ -104,7 +104,7 @@ var goldenTime = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 
 // goldenPayloads encodes a case's records with fixed times and builds its
 // payload in both wire formats, as the batcher would.
-func goldenPayloads(t *testing.T, resource []slog.Attr, records func(*Handler) []goldenRecord) (pb, js []byte) {
+func goldenPayloads(t testing.TB, resource []slog.Attr, records func(*Handler) []goldenRecord) (pb, js []byte) {
 	t.Helper()
 	opts := &HandlerOptions{
 		Resource: resource, NoResourceDetection: true, ScopeName: "golden", ScopeVersion: "1.0",

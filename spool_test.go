@@ -4,10 +4,12 @@ package slogotlp
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -740,4 +742,71 @@ func TestSpoolKill9(t *testing.T) {
 		assert.True(t, slices.IsSorted(got), "oldest first")
 		seq = next + 1
 	}
+}
+
+// benchRequest is a protobuf request of 256 records of a typical size, the
+// payload the batcher would spool for one batch.
+func benchRequest(b *testing.B) ([]byte, int) {
+	const n = 256
+	pb, _ := goldenPayloads(b, []slog.Attr{slog.String("service.name", "bench")}, func(h *Handler) []goldenRecord {
+		var out []goldenRecord
+		for i := range n {
+			r := slog.NewRecord(goldenTime, slog.LevelInfo, "request handled", 0)
+			r.AddAttrs(slog.String("method", "GET"), slog.String("path", "/api/v1/items/"+strconv.Itoa(i)),
+				slog.Int("status", 200), slog.Duration("elapsed", 1234567*time.Nanosecond), slog.String("user", "u-42"))
+			out = append(out, goldenRecord{h, context.Background(), r})
+		}
+		return out
+	})
+	return pb, n
+}
+
+// BenchmarkSpoolPut is the cost of spooling one batch, per record: the time
+// (the two fsyncs dominate) and the bytes on disk, with the spool below its
+// bound and full (each put then also removes a file to make room).
+func BenchmarkSpoolPut(b *testing.B) {
+	req, records := benchRequest(b)
+	for _, bc := range []struct {
+		name     string
+		maxBytes int64
+	}{{"below_bound", 1 << 40}, {"full", 4 << 20}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := openTestSpool(b, b.TempDir(), bc.maxBytes)
+			if bc.name == "full" {
+				for range bc.maxBytes/int64(spoolHeaderLen+len(req)) + 1 {
+					require.NoError(b, s.put(req, records, classMid))
+				}
+			}
+			b.SetBytes(int64(len(req)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.put(req, records, classMid); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
+			b.ReportMetric(float64(spoolHeaderLen+len(req))/float64(records), "disk-B/record")
+		})
+	}
+}
+
+// BenchmarkSpoolRestore is the cost of taking a batch back: claim, read,
+// verify, remove.
+func BenchmarkSpoolRestore(b *testing.B) {
+	req, records := benchRequest(b)
+	s := openTestSpool(b, b.TempDir(), 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		require.NoError(b, s.put(req, records, classMid))
+		b.StartTimer()
+		it, err := s.next()
+		if err != nil || it == nil {
+			b.Fatal(err)
+		}
+		if err := s.remove(it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
 }
