@@ -26,15 +26,17 @@ package slogotlp
 //	32     n     the payload
 //
 // The name repeats what listing and eviction need, so the directory is
-// ordered and bounded without opening a file:
+// ordered and bounded from one listing, without a call per file:
 //
-//	<creation time, 20 digits>-<class>-<records>-<writer token>.v1.otlp
+//	<creation time, 20 digits>-<class>-<records>-<file size>-<writer token>.v1.otlp
 //
 // Names sort by creation time (the writer's wall clock; one writer's times
 // strictly increase, and its token, 64 random bits, tells it from every
 // other writer), so a directory listing is oldest first. A file is
 // returned as data only when its size, magic, version, format, length, CRC
-// and the name's fields all agree; anything else is corrupt: removed,
+// and the name's fields all agree (the name is not under the checksum, but a
+// name that disagrees with a valid header marks the file corrupt, so the
+// names of files that are read can be trusted); anything else is corrupt: removed,
 // counted, and reported as an error wrapping errSpoolCorrupt, never
 // returned. Other names (another version's files, a README) are ignored and
 // not counted against the bound.
@@ -193,7 +195,7 @@ type spoolEntry struct {
 	created int64
 	class   uint8
 	records uint32
-	size    int64 // from the directory listing; 0 where not needed
+	size    int64 // of the whole file, header included
 }
 
 // spoolItem is a payload claimed by next: the caller sends it and then
@@ -309,7 +311,7 @@ func (s *spool) put(req []byte, records int, class uint8) error {
 	// Strictly after the last one, whatever the clock does: a coarse clock
 	// or one set back must not reorder, or reuse, names.
 	created := max(s.now().UnixNano(), s.last+1, 0)
-	e := spoolEntry{created: created, class: class, records: uint32(records)}
+	e := spoolEntry{created: created, class: class, records: uint32(records), size: size}
 	e.name = e.format(s.token)
 	var hdr [spoolHeaderLen]byte
 	copy(hdr[:], spoolMagic)
@@ -497,7 +499,7 @@ func (s *spool) read(f *os.File, e spoolEntry) (it *spoolItem, reason string, er
 	}
 	records := binary.LittleEndian.Uint32(h[12:])
 	created := int64(binary.LittleEndian.Uint64(h[16:]))
-	if h[10] != e.class || records != e.records || created != e.created {
+	if h[10] != e.class || records != e.records || created != e.created || size != e.size {
 		return nil, "header does not match the file name", nil
 	}
 	return &spoolItem{
@@ -601,16 +603,9 @@ func (s *spool) scan() ([]spoolEntry, error) {
 			}
 			continue
 		}
-		e, ok := parseSpoolName(name)
-		if !ok || !de.Type().IsRegular() {
-			continue
+		if e, ok := parseSpoolName(name); ok && de.Type().IsRegular() {
+			es = append(es, e)
 		}
-		fi, err := de.Info()
-		if err != nil {
-			continue // removed since the listing
-		}
-		e.size = fi.Size()
-		es = append(es, e)
 	}
 	for _, token := range owners {
 		if token != s.token {
@@ -704,7 +699,24 @@ func sameFile(path string, f *os.File) bool {
 // format returns e's file name for a writer's token. One writer's creation
 // times strictly increase, so its names never repeat.
 func (e spoolEntry) format(token string) string {
-	return fmt.Sprintf("%020d-%d-%d-%s%s", e.created, e.class, e.records, token, spoolSuffix)
+	var b [96]byte
+	return string(e.appendName(b[:0], token))
+}
+
+func (e spoolEntry) appendName(b []byte, token string) []byte {
+	var digits [20]byte // the largest int64 has 19
+	d := strconv.AppendInt(digits[:0], e.created, 10)
+	b = append(b, "00000000000000000000"[len(d):]...) // fixed width sorts by time
+	b = append(b, d...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, uint64(e.class), 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, uint64(e.records), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, e.size, 10)
+	b = append(b, '-')
+	b = append(b, token...)
+	return append(b, spoolSuffix...)
 }
 
 // parseSpoolName parses a spool file's name. Only the exact form format
@@ -714,19 +726,25 @@ func parseSpoolName(name string) (spoolEntry, bool) {
 	if !ok {
 		return spoolEntry{}, false
 	}
-	parts := strings.Split(rest, "-")
-	if len(parts) != 4 {
-		return spoolEntry{}, false
+	var parts [5]string
+	for i := range 4 {
+		var ok bool
+		if parts[i], rest, ok = strings.Cut(rest, "-"); !ok {
+			return spoolEntry{}, false
+		}
 	}
+	parts[4] = rest
 	created, err1 := strconv.ParseInt(parts[0], 10, 64)
 	class, err2 := strconv.ParseUint(parts[1], 10, 8)
 	records, err3 := strconv.ParseUint(parts[2], 10, 32)
-	if err := errors.Join(err1, err2, err3); err != nil || created < 0 || class >= numClasses {
+	size, err4 := strconv.ParseInt(parts[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || created < 0 || class >= numClasses || size < spoolHeaderLen {
 		return spoolEntry{}, false
 	}
-	e := spoolEntry{name: name, created: created, class: uint8(class), records: uint32(records)}
-	if e.format(parts[3]) != name {
-		return spoolEntry{}, false
+	e := spoolEntry{name: name, created: created, class: uint8(class), records: uint32(records), size: size}
+	var b [96]byte
+	if string(e.appendName(b[:0], parts[4])) != name {
+		return spoolEntry{}, false // not the one form format writes
 	}
 	return e, true
 }

@@ -29,7 +29,7 @@ func validSpoolFile(b []byte, e spoolEntry) ([]byte, bool) {
 		return nil, false
 	}
 	if b[10] != e.class || binary.LittleEndian.Uint32(b[12:]) != e.records ||
-		int64(binary.LittleEndian.Uint64(b[16:])) != e.created {
+		int64(binary.LittleEndian.Uint64(b[16:])) != e.created || int64(len(b)) != e.size {
 		return nil, false
 	}
 	return b[32:], true
@@ -64,12 +64,13 @@ func FuzzSpoolFile(f *testing.F) {
 	f.Add([]byte("SLOGOTLP"))
 
 	f.Fuzz(func(t *testing.T, content []byte) {
-		e := spoolEntry{created: 1, class: classMid, records: 3}
+		e := spoolEntry{created: 1, class: classMid, records: 3, size: spoolHeaderLen + 64}
 		if len(content) >= 32 && content[10] < numClasses && int64(binary.LittleEndian.Uint64(content[16:])) >= 0 {
 			e = spoolEntry{
 				created: int64(binary.LittleEndian.Uint64(content[16:])),
 				class:   content[10],
 				records: binary.LittleEndian.Uint32(content[12:]),
+				size:    int64(len(content)),
 			}
 		}
 		dir := t.TempDir()
@@ -101,8 +102,8 @@ func FuzzSpoolFile(f *testing.F) {
 // FuzzSpoolName: any name parses without a panic, and a name that parses is
 // one format writes.
 func FuzzSpoolName(f *testing.F) {
-	f.Add(spoolEntry{created: 5, class: 2, records: 7}.format("0123456789abcdef"))
-	f.Add("00000000000000000001-1-1-x.v1.otlp")
+	f.Add(spoolEntry{created: 5, class: 2, records: 7, size: 40}.format("0123456789abcdef"))
+	f.Add("00000000000000000001-1-1-40-x.v1.otlp")
 	f.Add("-1-1-1-x.v1.otlp")
 	f.Add(".v1.otlp")
 	f.Fuzz(func(t *testing.T, name string) {
@@ -113,7 +114,7 @@ func FuzzSpoolName(f *testing.F) {
 		assert.Equal(t, name, e.name)
 		assert.Less(t, e.class, uint8(numClasses))
 		assert.GreaterOrEqual(t, e.created, int64(0))
-		token := strings.Split(strings.TrimSuffix(name, spoolSuffix), "-")[3]
+		token := strings.SplitN(strings.TrimSuffix(name, spoolSuffix), "-", 5)[4]
 		assert.Equal(t, name, e.format(token))
 	})
 }

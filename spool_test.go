@@ -350,6 +350,13 @@ func TestSpoolCorruptFiles(t *testing.T) {
 		{"flags set", header(func(h []byte) { h[11] = 1 }), "flags 1"},
 		{"huge length field", header(func(h []byte) { binary.LittleEndian.PutUint32(h[24:], 0xffffffff) }), "length field says 4294967295"},
 		{"header and name disagree", header(func(h []byte) { binary.LittleEndian.PutUint32(h[12:], 99) }), "does not match the file name"},
+		{"size and name disagree", func(t testing.TB, path string) {
+			e, ok := parseSpoolName(filepath.Base(path))
+			require.True(t, ok)
+			token := strings.Split(strings.TrimSuffix(filepath.Base(path), spoolSuffix), "-")[4]
+			e.size++
+			require.NoError(t, os.Rename(path, filepath.Join(filepath.Dir(path), e.format(token))))
+		}, "does not match the file name"},
 		// Sparse: checked by its size before anything is read into memory.
 		{"larger than any payload", truncate(spoolHeaderLen + maxSpoolPayload + 1), "more than any payload"},
 	} {
@@ -361,6 +368,7 @@ func TestSpoolCorruptFiles(t *testing.T) {
 			names := spoolNames(t, dir)
 			require.Len(t, names, 2)
 			tt.mutate(t, filepath.Join(dir, names[0]))
+			names = spoolNames(t, dir) // a mutation may rename
 
 			r := openTestSpool(t, dir, 1<<30)
 			it, err := r.next()
@@ -381,19 +389,20 @@ func TestSpoolCorruptFiles(t *testing.T) {
 // neither read, nor removed, nor counted against the bound.
 func TestSpoolIgnoresForeignFiles(t *testing.T) {
 	dir := t.TempDir()
-	valid := spoolEntry{created: 5, class: classMid, records: 1}.format("0123456789abcdef")
+	valid := spoolEntry{created: 5, class: classMid, records: 1, size: 40}.format("0123456789abcdef")
 	target := filepath.Join(t.TempDir(), "target")
 	require.NoError(t, os.WriteFile(target, []byte("secret"), 0o600))
 	require.NoError(t, os.Symlink(target, filepath.Join(dir, valid)))
 	foreign := []string{
-		"README", "00000000000000000001-1-1-x.v2.otlp", "1-1-1-x.v1.otlp",
-		"00000000000000000001-7-1-x.v1.otlp", "00000000000000000001-1-1-a-b.v1.otlp",
-		"-0000000000000000001-1-1-x.v1.otlp", "00000000000000000001-1-01-x.v1.otlp",
+		"README", "00000000000000000001-1-1-40-x.v2.otlp", "1-1-1-40-x.v1.otlp",
+		"00000000000000000001-7-1-40-x.v1.otlp", "00000000000000000001-1-1-x.v1.otlp",
+		"-0000000000000000001-1-1-40-x.v1.otlp", "00000000000000000001-1-01-40-x.v1.otlp",
+		"00000000000000000001-1-1-040-x.v1.otlp", "00000000000000000001-1-1-31-x.v1.otlp",
 	}
 	for _, n := range foreign {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte("not ours"), 0o600))
 	}
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "00000000000000000002-1-1-y.v1.otlp"), 0o700))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "00000000000000000002-1-1-40-y.v1.otlp"), 0o700))
 
 	s := openTestSpool(t, dir, spoolHeaderLen+10)
 	f, err := s.claim(valid)
@@ -414,15 +423,17 @@ func TestSpoolIgnoresForeignFiles(t *testing.T) {
 // TestSpoolNameRoundTrip: parseSpoolName reads what format writes, and only
 // that.
 func TestSpoolNameRoundTrip(t *testing.T) {
-	e := spoolEntry{created: 1767225600123456789, class: classHigh, records: 4294967295}
+	e := spoolEntry{created: 1767225600123456789, class: classHigh, records: 4294967295, size: 1 << 40}
 	name := e.format("9f86d081884c7d65")
-	assert.Equal(t, "01767225600123456789-2-4294967295-9f86d081884c7d65.v1.otlp", name)
+	assert.Equal(t, "01767225600123456789-2-4294967295-1099511627776-9f86d081884c7d65.v1.otlp", name)
 	got, ok := parseSpoolName(name)
 	require.True(t, ok)
 	e.name = name
 	assert.Equal(t, e, got)
 	_, ok = parseSpoolName(strings.Replace(name, "-2-", "-3-", 1))
 	assert.False(t, ok, "no class 3")
+	e = spoolEntry{created: 0, class: classLow, records: 0, size: spoolHeaderLen}
+	assert.Equal(t, "00000000000000000000-0-0-32-t.v1.otlp", e.format("t"))
 }
 
 // TestSpoolReapsTornTemps: the temp files of a handle that is gone (its
