@@ -34,11 +34,11 @@ package slogotlp
 // strictly increase, and its token, 64 random bits, tells it from every
 // other writer), so a directory listing is oldest first. A file is
 // returned as data only when its size, magic, version, format, length, CRC
-// and the name's fields all agree (the name is not under the checksum, but a
-// name that disagrees with a valid header marks the file corrupt, so the
-// names of files that are read can be trusted); anything else is corrupt: removed,
-// counted, and reported as an error wrapping errSpoolCorrupt, never
-// returned. Other names (another version's files, a README) are ignored and
+// and the name's fields all agree (the name is not under the checksum, but
+// one that disagrees with a valid header marks the file corrupt, so the
+// names of files that are read can be trusted); anything else is corrupt:
+// removed, counted, and reported as an error wrapping errSpoolCorrupt,
+// never returned. Other names (another version's files, a README) are ignored and
 // not counted against the bound.
 //
 // # Crash safety
@@ -93,7 +93,10 @@ package slogotlp
 // payload's class or lower, the lowest class first and the oldest first
 // within a class, the queue's overflow order; files claimed for sending are
 // skipped. When the files of lower or equal class cannot make room, the new
-// payload is refused with errSpoolFull and nothing is removed.
+// payload is refused with errSpoolFull and nothing is removed (when it is
+// the skipped files that would have made the difference, some may have gone
+// first). Each put lists the directory, so the bound holds across handles,
+// up to the payloads of handles writing at the same moment.
 //
 // # Counting
 //
