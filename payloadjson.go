@@ -22,8 +22,8 @@ func appendRequestJSON(buf, req []byte) []byte {
 	return append(buf, '}')
 }
 
-// appendResourceLogsJSON appends {"resource":...,"scopeLogs":[...]} for a
-// protobuf ResourceLogs.
+// appendResourceLogsJSON appends {"resource":...,"schemaUrl":...,
+// "scopeLogs":[...]} for a protobuf ResourceLogs.
 func appendResourceLogsJSON(buf, rl []byte) []byte {
 	buf = append(buf, '{')
 	for f, rest, ok := nextField(rl); ok; f, rest, ok = nextField(rest) {
@@ -32,6 +32,14 @@ func appendResourceLogsJSON(buf, rl []byte) []byte {
 			buf = appendKeyValuesJSON(buf, f.data, tagResourceAttribute)
 			buf = closeList(buf)
 			buf = append(buf, "},"...)
+			break
+		}
+	}
+	for f, rest, ok := nextField(rl); ok; f, rest, ok = nextField(rest) {
+		if f.tag == tagLogsSchemaURL {
+			buf = append(buf, `"schemaUrl":`...)
+			buf = appendString(buf, string(f.data))
+			buf = append(buf, ',')
 			break
 		}
 	}
@@ -82,10 +90,10 @@ func appendScopeJSON(buf, scope []byte) []byte {
 		}
 	}
 	buf = append(buf, `{"name":`...)
-	buf = appendString(buf, string(name), 0)
+	buf = appendString(buf, string(name))
 	if version != nil {
 		buf = append(buf, `,"version":`...)
-		buf = appendString(buf, string(version), 0)
+		buf = appendString(buf, string(version))
 	}
 	return append(buf, '}')
 }

@@ -34,7 +34,7 @@ func TestSpoolTranscodingDecodesAlike(t *testing.T) {
 			js, err := os.ReadFile(strings.TrimSuffix(pbPath, ".pb") + ".json")
 			require.NoError(t, err)
 
-			fromPB, fromJSON := decode(t, pb), decode(t, js)
+			fromPB, fromJSON := decode(t, string(pb)), decode(t, string(js))
 			require.Positive(t, fromPB.LogRecordCount())
 			assert.Equal(t, fromPB.LogRecordCount(), fromJSON.LogRecordCount())
 			want, err := (&plog.JSONMarshaler{}).MarshalLogs(fromPB)
