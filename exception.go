@@ -21,7 +21,7 @@ func (e *encoder) appendException(buf []byte, err error, capture bool) (out []by
 		}
 	}()
 	msg := err.Error()
-	buf = appendStringAttr(buf, "exception.type", fmt.Sprintf("%T", err), 0)
+	buf = appendStringAttr(buf, "exception.type", exceptionType(err), 0)
 	buf = appendStringAttr(buf, "exception.message", msg, e.maxValueLen)
 	if st := errorStack(err, msg); st != "" {
 		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(st), e.maxValueLen)
@@ -29,6 +29,17 @@ func (e *encoder) appendException(buf []byte, err error, capture bool) (out []by
 		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(callerStack()), e.maxValueLen)
 	}
 	return buf
+}
+
+// exceptionType is the Go type of err as %T prints it. An error the
+// redactor replaced (its message held a secret) answers with the type of the
+// error it replaced, through this small unexported interface, so
+// exception.type still names the original type.
+func exceptionType(err error) string {
+	if o, ok := err.(interface{ exceptionType() string }); ok {
+		return o.exceptionType()
+	}
+	return fmt.Sprintf("%T", err)
 }
 
 func (e *encoder) trim(s string) string {

@@ -29,7 +29,7 @@ func ExampleRedact() {
 		slog.Group("req", slog.String("authorization", "Bearer abc.def.ghi"), slog.Int("status", 200)),
 		slog.String("client", "203.0.113.7"))
 	// Output:
-	// level=INFO msg="password reset for [REDACTED]" req.authorization=[REDACTED] req.status=200 client=[REDACTED] logfire.scrubbed="[{\"path\":[\"message\"],\"matched_substring\":\"email\"},{\"path\":[\"attributes\",\"req\",\"authorization\"],\"matched_substring\":\"auth\"},{\"path\":[\"attributes\",\"client\"],\"matched_substring\":\"ipv4\"}]"
+	// level=INFO msg="password reset for [REDACTED]" req.authorization=[REDACTED] req.status=200 client=[REDACTED] logfire.scrubbed="[{\"path\": [\"log_body\"], \"matched_substring\": \"email\"}, {\"path\": [\"attributes\", \"req\", \"authorization\"], \"matched_substring\": \"auth\"}, {\"path\": [\"attributes\", \"client\"], \"matched_substring\": \"ipv4\"}]"
 }
 
 // An allowlist keeps only the listed key paths; custom patterns and the
@@ -48,7 +48,7 @@ func ExampleNewRedactor() {
 	log := slog.New(rd.Middleware()(h))
 	log.Info("shipped", slog.Group("req", "user_id", 42, "ip", "10.0.0.1"), "order", "ORD-1234")
 	// Output:
-	// level=INFO msg=shipped req.user_id=42 order=<hidden> logfire.scrubbed="[{\"path\":[\"attributes\",\"req\",\"ip\"],\"matched_substring\":\"allowlist\"},{\"path\":[\"attributes\",\"order\"],\"matched_substring\":\"order_id\"}]"
+	// level=INFO msg=shipped req.user_id=42 order=<hidden> logfire.scrubbed="[{\"path\": [\"attributes\", \"req\", \"ip\"], \"matched_substring\": \"allowlist\"}, {\"path\": [\"attributes\", \"order\"], \"matched_substring\": \"order_id\"}]"
 }
 
 // TrimPath turns build-machine paths into module-relative ones.
@@ -94,5 +94,5 @@ func Example_redactAndSample() {
 	).Handler(h))
 	log.InfoContext(context.Background(), "hello", "api_key", "sk-live-123")
 	// Output:
-	// level=INFO msg=hello api_key=[REDACTED] logfire.scrubbed="[{\"path\":[\"attributes\",\"api_key\"],\"matched_substring\":\"api_key\"}]"
+	// level=INFO msg=hello api_key=[REDACTED] logfire.scrubbed="[{\"path\": [\"attributes\", \"api_key\"], \"matched_substring\": \"api_key\"}]"
 }

@@ -51,8 +51,24 @@ func mwDecode(t testing.TB, buf *bytes.Buffer) []map[string]any {
 }
 
 type mwScrubEntry struct {
-	Path []string `json:"path"`
-	Rule string   `json:"matched_substring"`
+	Path mwPath `json:"path"`
+	Rule string `json:"matched_substring"`
+}
+
+// mwPath is a ScrubbedKey path with list indexes written as strings, so
+// tables can spell paths as []string.
+type mwPath []string
+
+func (p *mwPath) UnmarshalJSON(b []byte) error {
+	var raw []any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = make(mwPath, len(raw))
+	for i, e := range raw {
+		(*p)[i] = fmt.Sprint(e)
+	}
+	return nil
 }
 
 func mwScrubbed(t testing.TB, rec map[string]any) []mwScrubEntry {
@@ -87,15 +103,15 @@ func TestRedactPatterns(t *testing.T) {
 		{"short jwt", "x eyJ0.eyJ0.0 y", "x " + R + " y"},
 		{"jwt", "tok=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig-nat_ure rest", "tok=" + R + " rest"},
 		{"logfire token", "token pylf_v1_us_0123456789abcdefABCDEF end", "token " + R + " end"},
-		{"openai key", "key sk-proj-abcdefghijklmnopqrstuvwx", "key " + R},
+		{"openai key", "key sk-proj-Ab3dEf9hIjKlMn0pQrStUvWx", "key " + R},
 		{"aws key", "AKIAIOSFODNN7EXAMPLE used", R + " used"},
 		{"github token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", R},
 		{"stripe", "sk_live_abcdefghijklmnop1234", R},
 		{"ipv4", "client 192.168.1.20 connected", "client " + R + " connected"},
 		{"ipv4 port", "dial 10.0.0.1:8080", "dial " + R + ":8080"},
-		{"ipv4 end of sentence", "from 8.8.8.8.", "from " + R + "."},
+		{"ipv4 end of sentence", "from 203.0.113.9.", "from " + R + "."},
 		{"ipv6", "peer 2001:db8::8a2e:370:7334 ok", "peer " + R + " ok"},
-		{"ipv6 loopback", "listen [::1]:80", "listen [" + R + "]:80"},
+		{"ipv6 bracketed", "peer [2001:db8::1]:80", "peer [" + R + "]:80"},
 		{"ipv6 full", "fe80:0000:0000:0000:0202:b3ff:fe1e:8329", R},
 		{"ipv6 mapped", "::ffff:192.0.2.128", R},
 		{"visa", "card 4111111111111111 charged", "card " + R + " charged"},
@@ -145,13 +161,21 @@ func TestRedactDenyKeys(t *testing.T) {
 		{"apikey", "api_key"}, {"API_KEY", "api_key"}, {"session_id", "session"},
 		{"Set-Cookie", "cookie"}, {"social_security_number", "social_security"},
 		{"credit card", "credit_card"}, {"access_token", "token"}, {"token", "token"},
-		{"tokenType", "token"}, {"csrf", "csrf"}, {"x_xsrf_header", "xsrf"},
+		{"refreshToken", "token"}, {"csrf", "csrf"}, {"x_xsrf_header", "xsrf"},
 		{"jwt", "jwt"}, {"user_jwt", "jwt"}, {"ssn", "ssn"}, {"userSSN", "ssn"},
 		{"user.ssn", "ssn"},
 		// not denied
 		{"author", ""}, {"authors", ""}, {"max_tokens", ""}, {"tokenizer", ""},
 		{"classname", ""}, {"lesson", ""}, {"user_id", ""}, {"msg", ""}, {"", ""},
-		{"jwtish", ""}, {"ssnack", ""},
+		{"jwtish", ""}, {"ssnack", ""}, {"tokenType", ""}, {"token_count", ""}, {"input_tokens", ""},
+		// beyond Logfire's list
+		{"pwd", "pwd"}, {"DB_PWD", "pwd"}, {"passcode", "password"}, {"pin", "pin"}, {"card_pin", "pin"}, {"PIN", "pin"},
+		{"cvv", "cvv"}, {"cvv2", "cvv"}, {"otp", "otp"}, {"otp_code", "otp"}, {"dsn", "dsn"}, {"sentry_dsn", "dsn"},
+		{"connection_string", "connection_string"}, {"ConnectionString", "connection_string"}, {"conn_str", "connection_string"},
+		{"accessKey", "access_key"}, {"AccountKey", "account_key"}, {"card_number", "card_number"}, {"cardNumber", "card_number"},
+		{"iban", "iban"}, {"bearer", "bearer"}, {"PHPSESSID", "session"}, {"JSESSIONID", "session"}, {"connect.sid", "sid"},
+		{"Ocp-Apim-Subscription-Key", "subscription_key"}, {"sig", "sig"}, {"x-api-key", "api_key"},
+		{"spin", ""}, {"pinned", ""}, {"ping", ""}, {"options", ""}, {"dsnap", ""}, {"signal", ""}, {"sidebar", ""}, {"inside", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -199,14 +223,15 @@ func TestRedactNoPIIReachesNext(t *testing.T) {
 	rec := recs[0]
 	assert.Equal(t, "login failed for "+DefaultReplacement, rec["msg"])
 	assert.Equal(t, "/login", rec["req"].(map[string]any)["path"], "clean values stay")
+	assert.Equal(t, map[string]any{"note": "call " + DefaultReplacement}, rec["req"].(map[string]any)["meta"], "a map stays a map")
 	assert.Equal(t, "dial tcp "+DefaultReplacement+":443: connection refused", rec["error"])
 	got := mwScrubbed(t, rec)
 	assert.ElementsMatch(t, []mwScrubEntry{
 		{[]string{"attributes", "user"}, PatternEmail},
 		{[]string{"attributes", "auth"}, "auth"},
-		{[]string{"message"}, PatternEmail},
+		{[]string{"log_body"}, PatternEmail},
 		{[]string{"attributes", "req", "headers", "x-forwarded"}, PatternJWT},
-		{[]string{"attributes", "req", "meta"}, PatternEmail},
+		{[]string{"attributes", "req", "meta", "note"}, PatternEmail},
 		{[]string{"attributes", "error"}, PatternIPv4},
 		{[]string{"attributes", "card"}, PatternCreditCard},
 		{[]string{"attributes", "card_text"}, PatternCreditCard},
@@ -251,7 +276,7 @@ func TestRedactErrorValueKeptWhenClean(t *testing.T) {
 	attrs := map[string]slog.Value{}
 	got[0].Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
 	assert.Equal(t, sentinel, attrs["err"].Any(), "a clean error stays an error for exception mapping")
-	assert.Equal(t, "to "+DefaultReplacement, attrs["bytes"].String())
+	assert.Equal(t, []byte("to "+DefaultReplacement), attrs["bytes"].Any(), "[]byte stays []byte")
 	assert.Equal(t, mwPanicStringer{}, attrs["stringer"].Any(), "a panicking Stringer is left to the next handler")
 	assert.Contains(t, fmt.Sprint(attrs["valuer"].Any()), "LogValue panicked")
 }
@@ -346,7 +371,9 @@ func TestRedactCustomPatternsAndReplacement(t *testing.T) {
 	// Redact never runs without a rule it was given: a bad pattern is a
 	// programming error, reported at once with the pattern's name.
 	assert.PanicsWithError(t, `slogotlp: redact pattern "bad": fix its Expr (RE2 syntax): error parsing regexp: missing closing ): `+"`(`",
-		func() { Redact(&RedactOptions{Patterns: []Pattern{{Name: "bad", Expr: `(`}, {Name: "ok", Expr: `zzz`}}}) })
+		func() {
+			Redact(&RedactOptions{Patterns: []Pattern{{Name: "bad", Expr: `(`}, {Name: "ok", Expr: `zzz`}}})
+		})
 }
 
 func TestRedactScrubbedJSONEscapes(t *testing.T) {
