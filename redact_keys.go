@@ -14,9 +14,15 @@ package slogotlp
 //	"-", ".", " " or nothing between the words), session (also sessid),
 //	cookie, social_security, credit_card, card_number, account_number,
 //	security_code, connection_string (also conn_str), logfire_token,
-//	token (not "tokens", "tokenizer", "token_count", "token_type" and
-//	similar counts and kinds), and the words pwd, pin, cvv, cvc, otp, totp,
+//	token (not "tokens", "tokenizer", "token_usage", "token_limit"), and
+//	the words pwd, pin, cvv, cvc, otp, totp,
 //	dsn, iban, bearer, sid, sig, csrf, xsrf, jwt, ssn.
+//
+// A key that names something about a secret rather than the secret itself
+// is not denied: the fragment (but for session, whose id is the credential)
+// followed by id, name, url, uri, endpoint, file, path, dir, length, size,
+// type, kind, count, ttl, expiry, provider, policy, version or ref
+// ("secret_name", "password_file", "credentialsId", "token_type").
 //
 // The same rules apply to attribute keys, group names (slog.Group and
 // WithGroup), map keys, struct field names, HTTP header names, URL query
@@ -36,7 +42,18 @@ type keyRule struct {
 	leftWord bool     // fragment must start at a word boundary
 	rightEnd bool     // fragment must end at a word boundary
 	notThen  []string // fragment must not be followed by one of these + boundary
+	// refs: a key that names something about the secret rather than the
+	// secret itself (secret_name, password_file, credentialsId, api_key_url,
+	// private_key_path, token_type) is not denied.
+	refs bool
 }
+
+// refWords are the words that, after a fragment (and an optional plural
+// 's' and separator), make a key name something about the secret: its id,
+// name, location, size or kind.
+var refWords = []string{"id", "ids", "name", "names", "url", "uri", "endpoint", "file", "path", "dir", "length", "len",
+	"size", "type", "types", "kind", "count", "ttl", "expiry", "expires", "expiresat", "expiresin", "expires_at",
+	"expires_in", "provider", "policy", "version", "ref"}
 
 // sep in a fragment matches one optional separator: '_', '-', '.' or ' '.
 const sep = "\x00"
@@ -51,35 +68,41 @@ func word(name string, frags ...string) keyRule {
 }
 
 var defaultKeyRules = []keyRule{
-	{name: "password", frags: []string{"password", "passwd", "passphrase", "passcode", "mysql_pwd"}},
-	{name: "secret", frags: []string{"secret"}},
-	{name: "auth", frags: []string{"auth"}, notThen: []string{"or", "ors"}},
-	{name: "credential", frags: []string{"credential"}},
-	{name: "private_key", frags: sepVariants("private", "key")},
-	{name: "api_key", frags: sepVariants("api", "key")},
-	{name: "access_key", frags: sepVariants("access", "key")},
-	{name: "account_key", frags: sepVariants("account", "key")},
-	{name: "signing_key", frags: sepVariants("signing", "key")},
-	{name: "encryption_key", frags: sepVariants("encryption", "key")},
-	{name: "subscription_key", frags: sepVariants("subscription", "key")},
+	{name: "password", frags: []string{"password", "passwd", "passphrase", "passcode", "mysql_pwd"}, refs: true},
+	{name: "secret", frags: []string{"secret"}, refs: true},
+	{name: "auth", frags: []string{"auth"}, notThen: []string{"or", "ors"}, refs: true},
+	{name: "credential", frags: []string{"credential", "creds"}, refs: true},
+	{name: "private_key", frags: sepVariants("private", "key"), refs: true},
+	{name: "api_key", frags: sepVariants("api", "key"), refs: true},
+	{name: "access_key", frags: sepVariants("access", "key"), refs: true},
+	{name: "account_key", frags: sepVariants("account", "key"), refs: true},
+	{name: "signing_key", frags: sepVariants("signing", "key"), refs: true},
+	{name: "encryption_key", frags: sepVariants("encryption", "key"), refs: true},
+	{name: "subscription_key", frags: sepVariants("subscription", "key"), refs: true},
+	// session_id is the credential itself: no refs.
 	{name: "session", frags: []string{"session", "sessid"}},
-	{name: "cookie", frags: []string{"cookie"}},
+	{name: "cookie", frags: []string{"cookie"}, refs: true},
 	{name: "social_security", frags: sepVariants("social", "security")},
-	{name: "credit_card", frags: sepVariants("credit", "card")},
+	{name: "credit_card", frags: sepVariants("credit", "card"), refs: true},
 	{name: "card_number", frags: sepVariants("card", "number")},
 	{name: "account_number", frags: sepVariants("account", "number")},
 	{name: "security_code", frags: sepVariants("security", "code")},
 	{name: "connection_string", frags: append(sepVariants("connection", "string"), sepVariants("conn", "str")...)},
-	{name: "logfire_token", frags: sepVariants("logfire", "token")},
-	{name: "token", frags: []string{"token"}, rightEnd: true, notThen: []string{
-		"_count", "_counts", "_usage", "_limit", "_limits", "_type", "_types", "_kind",
-		"count", "usage", "limit", "type", "kind", // camelCase: tokenCount, TokenType
-		"_len", "_length", "_size", "_ttl", "_expiry", "_expires", "_expires_at", "_expires_in",
-		"len", "length", "size", "ttl", "expiry", "expires", "expiresat", "expiresin",
+	{name: "logfire_token", frags: sepVariants("logfire", "token"), refs: true},
+	{name: "token", frags: []string{"token"}, rightEnd: true, refs: true, notThen: []string{
+		"_usage", "_limit", "_limits", "usage", "limit", "limits", // LLM token counts: max_tokens, tokenLimit
 	}},
 	word("pwd"), word("pin", "pin", "pincode"), word("cvv", "cvv", "cvv2"), word("cvc", "cvc", "cvc2"),
 	word("otp"), word("totp"), word("dsn"), word("iban"), word("bearer"), word("sid"), word("sig"),
 	word("csrf"), word("xsrf"), word("jwt"), word("ssn"),
+}
+
+func init() {
+	for i := range defaultKeyRules {
+		if r := &defaultKeyRules[i]; r.leftWord && r.name != "sid" {
+			r.refs = true
+		}
+	}
 }
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
@@ -160,7 +183,26 @@ func (r *keyRule) matchAt(key string, i, j int) bool {
 			return false
 		}
 	}
-	return true
+	return !r.refs || !refFollows(key, j)
+}
+
+// refFollows reports whether one of refWords follows key[:j] as its own
+// word, after an optional plural 's' and an optional separator.
+func refFollows(key string, j int) bool {
+	if j < len(key) && (key[j] == 's' || key[j] == 'S') && boundaryAt(key, j+1) {
+		j++
+	}
+	if j < len(key) && (key[j] == '_' || key[j] == '-' || key[j] == '.' || key[j] == ' ') {
+		j++
+	} else if !boundaryAt(key, j) || j == len(key) {
+		return false
+	}
+	for _, w := range refWords {
+		if hasPrefixFold(key[j:], w) && (j+len(w) == len(key) || boundaryAt(key, j+len(w))) {
+			return true
+		}
+	}
+	return false
 }
 
 // keyMatcher finds key rules in a key without allocating: fragments are

@@ -176,6 +176,11 @@ func TestRedactDenyKeys(t *testing.T) {
 		{"iban", "iban"}, {"bearer", "bearer"}, {"PHPSESSID", "session"}, {"JSESSIONID", "session"}, {"connect.sid", "sid"},
 		{"Ocp-Apim-Subscription-Key", "subscription_key"}, {"sig", "sig"}, {"x-api-key", "api_key"},
 		{"spin", ""}, {"pinned", ""}, {"ping", ""}, {"options", ""}, {"dsnap", ""}, {"signal", ""}, {"sidebar", ""}, {"inside", ""},
+		{"creds", "credential"},
+		// keys that name something about a secret, not the secret
+		{"credentialsId", ""}, {"secret_name", ""}, {"SECRET_NAME", ""}, {"password_file", ""}, {"private_key_path", ""},
+		{"TokenFile", ""}, {"access_token_url", ""}, {"tokenCount", ""}, {"UserSecretsId", ""}, {"auth_type", ""},
+		{"session_id", "session"}, {"sessionId", "session"}, {"passwordHash", "password"}, {"secrets", "secret"}, {"pin_type", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
