@@ -18,6 +18,9 @@ var logfirePattern = regexp.MustCompile(`(?is)password|passwd|mysql_pwd|secret|a
 // logfireMatch reports whether s holds one of Logfire's default patterns,
 // and whether that match is all of s (which Logfire leaves alone).
 func logfireMatch(s string) (found, whole bool) {
+	if !logfireMayMatch(s) {
+		return false, false
+	}
 	for _, m := range logfirePattern.FindAllStringIndex(s, -1) {
 		if strings.EqualFold(s[m[0]:m[1]], "auth") {
 			rest := strings.ToLower(s[m[1]:])
@@ -28,6 +31,22 @@ func logfireMatch(s string) (found, whole bool) {
 		return true, m[0] == 0 && m[1] == len(s)
 	}
 	return false, false
+}
+
+// logfireWords are literals every match of logfirePattern contains; a
+// string without any of them cannot match (a prefilter, as Logfire's own
+// _DEFAULT_PATTERN_START_CHARS is).
+var logfireWords = []string{"passw", "mysql_pwd", "secret", "auth", "credential", "private", "api", "session", "cookie",
+	"social", "credit", "logfire", "pylf_v", "csrf", "xsrf", "jwt", "ssn"}
+
+func logfireMayMatch(s string) bool {
+	lower := strings.ToLower(s)
+	for _, w := range logfireWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func authorsWord(rest, w string) bool {

@@ -180,17 +180,22 @@ func TestOrdinaryStrings(t *testing.T) {
 	var total, lfTotal tally
 	var altered []string
 	for _, src := range sources {
+		// A string gitleaks calls a secret is not ordinary. Only the altered
+		// strings are checked (detection is the slow part): the few secrets
+		// left unaltered stay in the count, which can only lower the rate a
+		// little.
 		var tl, lf tally
 		for _, s := range src.strs {
-			if len(det.DetectString(s)) > 0 {
-				continue // gitleaks calls it a secret: not ordinary
+			out, lfOut := sc.scrub(s), logfireScrub(s)
+			if (out != s || lfOut != s) && len(det.DetectString(s)) > 0 {
+				continue
 			}
 			tl.n++
 			lf.n++
-			if logfireScrub(s) != s {
+			if lfOut != s {
 				lf.hit++
 			}
-			if out := sc.scrub(s); out != s {
+			if out != s {
 				tl.hit++
 				altered = append(altered, src.name+": "+firstChange(s, out))
 			}
