@@ -44,11 +44,13 @@ func (rd *Redactor) scrubStr(s string, st *scrubState, depth int) (string, bool)
 	return rd.scrubText(s, st)
 }
 
-// anyRuleMayMatch reports whether some value rule's prefilter passes.
+// anyRuleMayMatch reports whether some value rule's prefilter passes. The
+// key=value rule is left out: in JSON, keys are the key rules' business, and
+// every JSON text has the ':' and ',' that rule looks for.
 func (rd *Redactor) anyRuleMayMatch(s string) bool {
 	f := scan(s)
 	for i := range rd.rules {
-		if rd.rules[i].pre(s, f) {
+		if r := &rd.rules[i]; r.name != PatternSecretAssignment && r.pre(s, f) {
 			return true
 		}
 	}

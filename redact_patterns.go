@@ -88,15 +88,31 @@ type features struct {
 	tilde      bool // '~'
 	tokenRun   int  // longest run of [A-Za-z0-9_.-]
 	colons     int
-	cardDigits int // longest digit run, single ' ' or '-' allowed between digits
-	wordRun    int // longest run of [A-Za-z0-9_-]
+	dblColon   bool // "::"
+	hexColons  int  // most ':' in one run of [0-9A-Fa-f:], as in IPv6
+	cardDigits int  // longest digit run, single ' ' or '-' allowed between digits
+	wordRun    int  // longest run of [A-Za-z0-9_-]
 }
 
 func scan(s string) features {
 	var f features
-	run, digits, dashes, trun := 0, 0, 0, 0
+	run, digits, dashes, trun, hexc := 0, 0, 0, 0, 0
+	noCard := false // the current digit run started inside a word
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		switch {
+		case c == ':':
+			hexc++
+			f.hexColons = max(f.hexColons, hexc)
+			if i > 0 && s[i-1] == ':' {
+				f.dblColon = true
+			}
+		case !isHex(c):
+			hexc = 0
+		}
+		if isDigit(c) && digits == 0 {
+			noCard = i > 0 && isWordByte(s[i-1])
+		}
 		if c == '-' {
 			f.dash = true
 			dashes++
@@ -160,7 +176,9 @@ func scan(s string) features {
 			run, digits = 0, 0
 		}
 		f.wordRun = max(f.wordRun, run)
-		f.cardDigits = max(f.cardDigits, digits)
+		if !noCard {
+			f.cardDigits = max(f.cardDigits, digits)
+		}
 	}
 	return f
 }
@@ -189,7 +207,6 @@ const ruleTokens = "tokens" // the provider token table, each entry named apart
 var (
 	reEmail   = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b`)
 	reBearer  = regexp.MustCompile(`(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
-	reIPv4    = regexp.MustCompile(`(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}`)
 	reIPv6    = regexp.MustCompile(`[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}`)
 	reCard    = regexp.MustCompile(`[2-6](?:[ \-]?[0-9]){12,18}`)
 	reURLCred = regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^/\s:@"'<>]{0,128}:([^/\s@"'<>]{1,256})@[A-Za-z0-9\[]`)
@@ -201,6 +218,50 @@ var (
 )
 
 func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
+
+func isHex(c byte) bool { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
+
+// findIPv4 finds dotted quads: runs of digits and dots made of exactly four
+// numbers (a trailing '.' ends a sentence) that validIPv4 accepts. Longer
+// runs ("1.2.3.4.5", OIDs) are not addresses. It allocates only for a match.
+func findIPv4(_ *Redactor, s string, _ features, out []span) []span {
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) || (i > 0 && (isDigit(s[i-1]) || s[i-1] == '.')) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (isDigit(s[j]) || s[j] == '.') {
+			j++
+		}
+		end := j
+		if s[end-1] == '.' {
+			end-- // "from 203.0.113.9."
+		}
+		if quad(s[i:end]) && validIPv4(s, i, end) {
+			out = append(out, span{i, end, PatternIPv4})
+		}
+		i = j
+	}
+	return out
+}
+
+// quad reports whether s is four dot-separated numbers of 1 to 3 digits.
+func quad(s string) bool {
+	groups, n := 0, 0
+	for k := 0; k <= len(s); k++ {
+		if k == len(s) || s[k] == '.' {
+			if n == 0 || n > 3 {
+				return false
+			}
+			groups++
+			n = 0
+			continue
+		}
+		n++
+	}
+	return groups == 4
+}
 
 // validIPv4 rejects dotted numbers that are not a host's address: parts of
 // something longer ("1.2.3.4-beta", "v1.2.3.4", "1.2.3.4.5"), product
@@ -423,8 +484,9 @@ var builtinRules = []valueRule{
 	}},
 	{name: PatternBearer, re: reBearer, valid: bearerToken, pre: func(s string, f features) bool { return f.wordRun >= 8 && containsFold(s, "bearer") }},
 	{name: PatternEmail, re: reEmail, valid: validEmail, pre: func(_ string, f features) bool { return f.at }},
-	{name: PatternIPv6, re: reIPv6, pre: func(_ string, f features) bool { return f.colons >= 2 }, valid: validIPv6},
-	{name: PatternIPv4, re: reIPv4, pre: func(_ string, f features) bool { return f.digitDot }, valid: validIPv4},
+	// An IPv6 address has "::" or, written out, seven colons.
+	{name: PatternIPv6, re: reIPv6, pre: func(_ string, f features) bool { return f.dblColon || f.hexColons >= 7 }, valid: validIPv6},
+	{name: PatternIPv4, pre: func(_ string, f features) bool { return f.digitDot }, find: findIPv4},
 	{name: PatternCreditCard, re: reCard, pre: func(_ string, f features) bool { return f.cardDigits >= 13 }, valid: validCard},
 }
 

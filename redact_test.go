@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/slogtest"
+	"unicode/utf8"
 
 	slogmulti "github.com/samber/slog-multi"
 	"github.com/stretchr/testify/assert"
@@ -496,38 +498,86 @@ func TestRedactConcurrent(t *testing.T) {
 	assert.Len(t, got, 400)
 }
 
+// fuzzAccount is a struct value for FuzzRedact.
+type fuzzAccount struct {
+	Name     string
+	Password string
+	Extra    any
+}
+
+// FuzzRedact plants secrets the redactor must always find (e-mail
+// addresses, JWTs, Logfire tokens, a value under a denied key) in text, maps,
+// structs, headers, errors, JSON text and json.RawMessage, around arbitrary
+// keys and values, and checks that none survives and that the output is
+// still valid: each record a JSON line of valid UTF-8, and JSON text still
+// valid JSON.
 func FuzzRedact(f *testing.F) {
 	f.Add("hi", "jane", "example.com", "k", "4111111111111111", "x")
 	f.Add("", "a.b", "c.de", "password", "", "\xff")
 	f.Add("v1.2.3.4-beta", "x+y", "sub.example.org", "", "eyJ", "::")
 	f.Add("0", "", "", "", "0", "0000") // a short JWT once slipped past the prefilter
+	f.Add("{", "q", "w.io", "\"", "{\"a\":[1,2]}", "Zz9aQ")
 	rd := mustRedactor(f, nil)
 	f.Fuzz(func(t *testing.T, msg, local, domain, key, val, tokenTail string) {
-		local = mwKeepOnly(local, "abcdefghijklmnopqrstuvwxyz0123456789._+")
-		domain = mwKeepOnly(domain, "abcdefghijklmnopqrstuvwxyz0123456789.")
-		domain = strings.Trim(domain, ".")
+		local = strings.Trim(mwKeepOnly(local, "abcdefghijklmnopqrstuvwxyz0123456789._+"), ".")
+		domain = strings.Trim(mwKeepOnly(domain, "abcdefghijklmnopqrstuvwxyz0123456789."), ".")
 		tokenTail = mwKeepOnly(tokenTail, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 		var secrets []string
-		if local != "" && strings.Count(domain, ".") >= 1 && !strings.Contains(domain, "..") {
+		if tld := domain[strings.LastIndexByte(domain, '.')+1:]; local != "" && strings.Contains(domain, ".") &&
+			!strings.Contains(domain, "..") && len(tld) >= 2 && mwKeepOnly(tld, "abcdefghijklmnopqrstuvwxyz") == tld {
 			secrets = append(secrets, local+"@"+domain)
 		}
 		if len(tokenTail) >= 4 {
 			secrets = append(secrets, "eyJ"+tokenTail+".eyJ"+tokenTail+"."+tokenTail, "pylf_v1_us_"+tokenTail)
 		}
+		// A value under a denied key is caught whatever it is.
+		denied := "Qv7" + tokenTail + "Jm2"
+		for _, x := range []string{msg, local, domain, key, val} {
+			if strings.Contains(x, denied) {
+				t.Skip("the fuzzer wrote the planted value itself")
+			}
+			for _, s := range secrets {
+				if strings.Contains(x, s) {
+					t.Skip("the fuzzer wrote a planted secret itself")
+				}
+			}
+		}
+		text := strings.Join(secrets, " ")
+		jsonText, err := json.Marshal(map[string]any{key: val, "password": denied, "list": []any{val, text, map[string]string{"token": denied}}})
+		require.NoError(t, err)
+
 		var buf bytes.Buffer
 		log := slog.New(rd.Middleware()(slog.NewJSONHandler(&buf, nil)))
 		args := []any{key, val, slog.Group("g", key, msg)}
 		for i, s := range secrets {
 			args = append(args, fmt.Sprint("s", i), "x "+s+" y", slog.Group("n", "v", s))
 		}
-		full := msg + " " + strings.Join(secrets, " ")
-		log.With(key, val).WithGroup(key).Info(full, args...)
+		args = append(args,
+			"map", map[string]any{key: val, "password": denied, "note": text, "nested": map[string]string{"api_key": denied, key: text}},
+			"struct", fuzzAccount{Name: val, Password: denied, Extra: &fuzzAccount{Name: text}},
+			"header", http.Header{"Authorization": {"Basic " + denied}, key: {val, text}},
+			"err", fmt.Errorf("%s: token=%s %s", val, denied, text),
+			"json", string(jsonText),
+			"raw", json.RawMessage(jsonText),
+			"list", []any{val, text, map[string]any{"secret": denied}},
+		)
+		log.With(key, val).WithGroup(key).Info(msg+" "+text, args...)
 		out := buf.String()
-		for _, s := range secrets {
+		for _, s := range append(secrets, denied) {
 			if strings.Contains(out, s) {
 				t.Fatalf("secret %q reached the output: %s", s, out)
 			}
 		}
+		require.True(t, utf8.ValidString(out), out)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &rec), out)
+		if g, ok := rec[key].(map[string]any); ok && key != "" {
+			rec = g // the WithGroup(key) group, when it was not denied
+		}
+		if js, ok := rec["json"].(string); ok {
+			require.True(t, json.Valid([]byte(js)), js)
+		}
+
 		_, _ = rd.ScrubString(msg + val)
 		_ = TrimStack(val)
 		_ = TrimPath(val)
