@@ -100,7 +100,8 @@ type Redactor struct {
 	replacement string
 	allow       *allowNode // nil: no allowlist
 	keys        *keyMatcher
-	rules       []valueRule
+	rules       []valueRule // the built-in rules first, then the custom ones
+	nBuiltin    int         // how many of rules are built in
 	tokens      *tokenIndex
 	cards       bool
 	trimmer     *pathTrimmer // nil: keep paths
@@ -143,6 +144,7 @@ func NewRedactor(opts *RedactOptions) (*Redactor, error) {
 			rd.rules = append(rd.rules, r)
 		}
 	}
+	rd.nBuiltin = len(rd.rules)
 	rd.tokens = newTokenIndex(o.DisablePatterns)
 	rd.cards = !slices.Contains(o.DisablePatterns, PatternCreditCard)
 	for i, p := range o.Patterns {

@@ -113,6 +113,13 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isAlnum(c byte) bool { return isLower(c) || isUpper(c) || isDigit(c) }
 
+func toUpper(c byte) byte {
+	if isLower(c) {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
 func toLower(c byte) byte {
 	if isUpper(c) {
 		return c + 'a' - 'A'
@@ -206,10 +213,18 @@ func refFollows(key string, j int) bool {
 }
 
 // keyMatcher finds key rules in a key without allocating: fragments are
-// indexed by their first byte, so most bytes of a key cost one table look-up.
+// indexed by their first byte, and a bit set of the (lowercase) byte pairs
+// that start a fragment rejects most positions of a key with one test.
 type keyMatcher struct {
 	rules []keyRule
 	first [256][]fragRef
+	pairs [1 << 16 / 64]uint64 // bit a<<8|b: a fragment starts with bytes a, b
+	solo  [256]bool            // a fragment of one byte, or with a separator second, starts with this byte
+}
+
+func (m *keyMatcher) pair(a, b byte) bool {
+	k := uint(toLower(a))<<8 | uint(toLower(b))
+	return m.pairs[k>>6]&(1<<(k&63)) != 0
 }
 
 type fragRef struct {
@@ -228,6 +243,11 @@ func newKeyMatcher(rules []keyRule) *keyMatcher {
 			ref := fragRef{rule: ri, frag: f}
 			if len(f) > 1 && f[1] != 0 {
 				ref.second = f[1]
+				k := uint(f[0])<<8 | uint(f[1])
+				m.pairs[k>>6] |= 1 << (k & 63)
+			} else {
+				m.solo[f[0]] = true
+				m.solo[toUpper(f[0])] = true
 			}
 			c := f[0]
 			m.first[c] = append(m.first[c], ref)
@@ -246,6 +266,9 @@ func (m *keyMatcher) match(key string) (rule, matched string) {
 		return "", ""
 	}
 	for i := 0; i < len(key); i++ {
+		if !m.solo[key[i]] && (i+1 >= len(key) || !m.pair(key[i], key[i+1])) {
+			continue
+		}
 		refs := m.first[key[i]]
 		for k := range refs {
 			ref := &refs[k]
@@ -272,6 +295,9 @@ func (m *keyMatcher) any(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
+		if !m.solo[s[i]] && (i+1 >= len(s) || !m.pair(s[i], s[i+1])) {
+			continue
+		}
 		for _, ref := range m.first[s[i]] {
 			if matchFrag(s[i:], ref.frag) >= 0 {
 				return true

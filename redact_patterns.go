@@ -94,93 +94,134 @@ type features struct {
 	wordRun    int  // longest run of [A-Za-z0-9_-]
 }
 
+// Byte classes for scan.
+const (
+	bDigit   = 1 << iota // 0-9
+	bLetter              // A-Z a-z
+	bHex                 // 0-9 A-F a-f
+	bRun                 // [A-Za-z0-9_-]: a word run
+	bToken               // [A-Za-z0-9_.-]: a token run
+	bSpecial             // one of the bytes scan looks at one by one
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if isDigit(b) {
+			t[c] |= bDigit | bHex
+		}
+		if isLower(b) || isUpper(b) {
+			t[c] |= bLetter
+		}
+		if (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') {
+			t[c] |= bHex
+		}
+		if isAlnum(b) || b == '_' || b == '-' {
+			t[c] |= bRun | bToken
+		}
+		if strings.IndexByte("@:=<>,.~_- ", b) >= 0 {
+			t[c] |= bSpecial
+		}
+	}
+	t['.'] |= bToken
+	return t
+}()
+
 func scan(s string) features {
 	var f features
 	run, digits, dashes, trun, hexc := 0, 0, 0, 0, 0
 	noCard := false // the current digit run started inside a word
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == ':':
-			hexc++
-			f.hexColons = max(f.hexColons, hexc)
-			if i > 0 && s[i-1] == ':' {
-				f.dblColon = true
-			}
-		case !isHex(c):
-			hexc = 0
-		}
-		if isDigit(c) && digits == 0 {
-			noCard = i > 0 && isWordByte(s[i-1])
-		}
-		if c == '-' {
-			f.dash = true
-			dashes++
-			if dashes == 5 {
-				f.dashes = true
-			}
+		cl := byteClass[c]
+		if cl&bRun != 0 {
+			run++
+			f.wordRun = max(f.wordRun, run)
 		} else {
-			dashes = 0
+			run = 0
 		}
-		if isAlnum(c) || c == '_' || c == '-' || c == '.' {
+		if cl&bToken != 0 {
 			trun++
 			f.tokenRun = max(f.tokenRun, trun)
 		} else {
 			trun = 0
 		}
-		switch {
-		case isDigit(c):
+		if cl&bHex == 0 && c != ':' {
+			hexc = 0
+		}
+		if cl&bDigit != 0 {
+			if digits == 0 {
+				noCard = i > 0 && isWordByte(s[i-1])
+			}
 			digits++
-			run++
+			if !noCard {
+				f.cardDigits = max(f.cardDigits, digits)
+			}
 			if i+2 < len(s) && s[i+1] == '.' && isDigit(s[i+2]) {
 				f.digitDot = true
 			}
-		case isAlnum(c) || c == '_':
-			if c == '_' {
-				f.under = true
-			}
-			run++
-			digits = 0
-		case c == '-':
-			run++
-			if !(i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1])) {
-				digits = 0
-			}
-		case c == ' ':
-			run = 0
-			if !(i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1])) {
-				digits = 0
-			}
-		default:
-			switch c {
-			case '@':
-				f.at = true
-			case ':':
-				f.colons++
-				if i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
-					f.scheme = true
+			dashes = 0
+			continue
+		}
+		if cl&bSpecial == 0 {
+			// A letter or another byte: ends a digit run, a dash run.
+			digits, dashes = 0, 0
+			continue
+		}
+		if c != '-' {
+			dashes = 0
+		}
+		switch c {
+		case '-', ' ':
+			if c == '-' {
+				f.dash = true
+				if dashes++; dashes == 5 {
+					f.dashes = true
 				}
-			case '=':
-				f.eq = true
-			case '<':
-				f.lt = true
-			case '>':
-				f.gt = true
-			case ',':
-				f.comma = true
-			case '.':
-				f.dot = true
-			case '~':
-				f.tilde = true
 			}
-			run, digits = 0, 0
+			// One separator between digits keeps a card number going.
+			if !(i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1])) {
+				digits = 0
+			}
+			continue
+		case '_':
+			f.under = true
+		case '@':
+			f.at = true
+		case ':':
+			f.colons++
+			hexc++
+			f.hexColons = max(f.hexColons, hexc)
+			if i > 0 && s[i-1] == ':' {
+				f.dblColon = true
+			}
+			if i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
+				f.scheme = true
+			}
+		case '=':
+			f.eq = true
+		case '<':
+			f.lt = true
+		case '>':
+			f.gt = true
+		case ',':
+			f.comma = true
+		case '.':
+			f.dot = true
+		case '~':
+			f.tilde = true
 		}
-		f.wordRun = max(f.wordRun, run)
-		if !noCard {
-			f.cardDigits = max(f.cardDigits, digits)
-		}
+		digits = 0
 	}
 	return f
+}
+
+// quiet reports that no built-in rule's prefilter can pass: the common case
+// of a short clean string, decided without calling any of them. It must
+// stay in step with builtinRules (TestQuietGate checks it does).
+func (f *features) quiet() bool {
+	return f.tokenRun < 10 && f.wordRun < 8 && !f.dashes && !f.at && !f.eq && f.colons == 0 && !f.gt && !f.comma &&
+		!f.tilde && !f.digitDot && f.cardDigits < 13 && !f.dblColon && f.hexColons < 7
 }
 
 // span is one match to replace: s[start:end], found by the rule name.
@@ -219,7 +260,6 @@ var (
 
 func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
 
-func isHex(c byte) bool { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') }
 
 // findIPv4 finds dotted quads: runs of digits and dots made of exactly four
 // numbers (a trailing '.' ends a sentence) that validIPv4 accepts. Longer
@@ -826,7 +866,11 @@ func (rd *Redactor) scrubText(s string, st *scrubState) (string, bool) {
 	}
 	f := scan(s)
 	changed := false
-	for i := range rd.rules {
+	i0 := 0
+	if f.quiet() {
+		i0 = rd.nBuiltin
+	}
+	for i := i0; i < len(rd.rules); i++ {
 		r := &rd.rules[i]
 		if !r.pre(s, f) {
 			continue

@@ -2,6 +2,7 @@ package slogotlp
 
 import (
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -122,5 +123,37 @@ func TestRedactPrecision(t *testing.T) {
 	} {
 		got, changed := rd.ScrubString(s)
 		assert.False(t, changed, "%q became %q", s, got)
+	}
+}
+
+// TestQuietGate checks that features.quiet, the shortcut that skips every
+// built-in rule, never skips a rule whose prefilter would pass: on the
+// strings of the other tables and on strings drawn from the bytes the
+// prefilters look at.
+func TestQuietGate(t *testing.T) {
+	rd := mustRedactor(t, nil)
+	check := func(s string) {
+		f := scan(s)
+		if !f.quiet() {
+			return
+		}
+		for _, r := range rd.rules[:rd.nBuiltin] {
+			if r.pre(s, f) {
+				t.Fatalf("quiet skips rule %s, whose prefilter passes on %q", r.name, s)
+			}
+		}
+	}
+	for _, s := range []string{"", "a", "GET", "/api/v1/items", "request handled", "bearer abcdefgh", "a:b", "a=b", "<x>", "x,y",
+		"1.2", "4111111111111111", "::1", "a~b", "-----", "a@b", "eyJ0.eyJ0.0", "hooks.slack.com/x"} {
+		check(s)
+	}
+	const alphabet = "aZ09_-.:@=<>,~/ \n\"'eyJbearerQ~hooks"
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 50000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(string(b))
 	}
 }
