@@ -14,12 +14,12 @@ import (
 // batcher owns the queue and the exporter. Handle appends under mu and pokes
 // wake; one goroutine (run) takes batches and makes every exporter call.
 type batcher struct {
-	exp      Exporter
-	opts     *HandlerOptions
-	envelope []byte // {"resourceLogs":[{"resource":{...},"scopeLogs":[
-	scopes   *scopeRegistry
-	onError  func(error)
-	report   func(delta DropCounts) // drop reports, set by the handler
+	exp     Exporter
+	opts    *HandlerOptions
+	framing *framing // the payload format and its sizes
+	scopes  *scopeRegistry
+	onError func(error)
+	report  func(delta DropCounts) // drop reports, set by the handler
 
 	mu       sync.Mutex
 	q        [numClasses]fifo
@@ -48,6 +48,8 @@ type batcher struct {
 	batch   []entry
 	payload []byte
 	ids     []int32
+	records [][]byte // the batch's records in the payload's format
+	scratch []byte   // their JSON transcoding, for a JSON payload
 
 	// Test seams: how the worker waits between retries and draws jitter.
 	sleep  func(d time.Duration, abort <-chan struct{}) bool
@@ -58,11 +60,11 @@ type batcher struct {
 	lastReported DropCounts
 }
 
-func newBatcher(exp Exporter, opts *HandlerOptions, envelope []byte, scopes *scopeRegistry) *batcher {
+func newBatcher(exp Exporter, opts *HandlerOptions, fr *framing, scopes *scopeRegistry) *batcher {
 	b := &batcher{
 		exp:      exp,
 		opts:     opts,
-		envelope: envelope,
+		framing:  fr,
 		scopes:   scopes,
 		onError:  opts.OnError,
 		wake:     make(chan struct{}, 1),
@@ -199,70 +201,52 @@ func (b *batcher) exportQueued() {
 }
 
 // sendSplit sends a batch as as many payloads as MaxPayloadBytes requires.
+// A record that alone exceeds it in the payload's format is dropped.
 func (b *batcher) sendSplit(batch []entry) {
 	scopes := b.scopes.snapshot()
+	f := b.framing
+	var records [][]byte
+	records, b.scratch = f.wireRecords(batch, b.records, b.scratch)
+	b.records = records
 	for len(batch) > 0 {
-		size := len(b.envelope) + 8
+		size := f.base()
 		ids := b.ids[:0]
 		n := 0
 		for n < len(batch) {
 			e := batch[n]
-			add := len(*e.buf) + 1
-			if !slices.Contains(ids, e.scope) {
-				add += len(scopes[e.scope].json) + scopeOverhead
+			add := f.recordCost(len(records[n]))
+			newScope := !slices.Contains(ids, e.scope)
+			if newScope {
+				add += f.scopeCost(&scopes[e.scope])
 			}
-			if n > 0 && size+add > b.opts.MaxPayloadBytes {
+			if size+add > b.opts.MaxPayloadBytes {
 				break
 			}
 			size += add
-			if !slices.Contains(ids, e.scope) {
+			if newScope {
 				ids = append(ids, e.scope)
 			}
 			n++
 		}
 		b.ids = ids
-		b.send(batch[:n])
-		batch = batch[n:]
-	}
-}
-
-// scopeOverhead is the JSON around one scopeLogs entry besides the scope.
-const scopeOverhead = len(`{"scope":,"logRecords":[]},`)
-
-// build writes the OTLP payload for es into b.payload: one resourceLogs,
-// one scopeLogs per instrumentation scope, records in logging order.
-func (b *batcher) build(es []entry) []byte {
-	scopes := b.scopes.snapshot()
-	p := append(b.payload[:0], b.envelope...)
-	ids := b.ids[:0]
-	for _, e := range es {
-		if !slices.Contains(ids, e.scope) {
-			ids = append(ids, e.scope)
+		if n == 0 {
+			b.settle(batch[:1], 0, dropTooLarge)
+			b.reportError(fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
+				"shorten its attributes or raise the limit", len(records[0]), f.format, b.opts.MaxPayloadBytes))
+			batch, records = batch[1:], records[1:]
+			continue
 		}
+		b.send(batch[:n], records[:n])
+		batch, records = batch[n:], records[n:]
 	}
-	for _, id := range ids {
-		p = append(p, `{"scope":`...)
-		p = append(p, scopes[id].json...)
-		p = append(p, `,"logRecords":[`...)
-		for _, e := range es {
-			if e.scope == id {
-				p = append(p, *e.buf...)
-				p = append(p, ',')
-			}
-		}
-		p = closeList(p)
-		p = append(p, "},"...)
-	}
-	p = closeList(p)
-	p = append(p, "}]}"...)
-	b.payload, b.ids = p, ids
-	return p
 }
 
 // send exports es, retrying and splitting as the results ask, and settles
 // every record in it.
-func (b *batcher) send(es []entry) {
-	payload := b.build(es)
+func (b *batcher) send(es []entry, records [][]byte) {
+	var payload []byte
+	b.payload, b.ids = b.framing.build(b.payload, es, records, b.scopes.snapshot(), b.ids)
+	payload = b.payload
 	start := b.now()
 	for attempt := 0; ; attempt++ {
 		res := b.exportOnce(payload, len(es))
@@ -290,8 +274,8 @@ func (b *batcher) send(es []entry) {
 			// The halves are rebuilt from the records, so the payload
 			// buffer can be reused.
 			h := len(es) / 2
-			b.send(es[:h])
-			b.send(es[h:])
+			b.send(es[:h], records[:h])
+			b.send(es[h:], records[h:])
 			return
 		case ExportRejected:
 			b.settle(es, 0, dropRejected)

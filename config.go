@@ -2,7 +2,6 @@ package slogotlp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 // The environment variables NewFromEnv reads. An empty variable counts as
 // unset, as the OpenTelemetry specification says.
 const (
-	EnvLogfireToken     = "LOGFIRE_TOKEN"
-	EnvLogfireTokenFile = "LOGFIRE_TOKEN_FILE"
+	EnvLogfireToken     = logfire.EnvToken
+	EnvLogfireTokenFile = logfire.EnvTokenFile
 	EnvLogfireBaseURL   = "LOGFIRE_BASE_URL"
 	EnvLogfireEnv       = "LOGFIRE_ENVIRONMENT"
 	EnvRelayEndpoint    = "SLOGOTLP_RELAY_ENDPOINT"
@@ -38,25 +39,22 @@ const (
 	EnvSDKDisabled      = "OTEL_SDK_DISABLED"
 )
 
-// maxTokenFile bounds what LOGFIRE_TOKEN_FILE may hold: a token is short, so
-// anything larger is the wrong file.
-const maxTokenFile = 64 << 10
-
 // Config is what NewFromEnv builds a handler from. Every field is optional:
 // a zero field falls back to the environment, and a set field wins over it.
 // A nil *Config means all zero.
 //
-// Printing a Config (String, GoString, %v, %+v, %#v, LogValue, MarshalJSON)
-// never shows LogfireToken, SessionToken or a header value.
+// Printing a Config (fmt with any verb, encoding/json, log/slog) never shows
+// LogfireToken, SessionToken or a header value: they are Secrets. Endpoints
+// print as given: put a receiver's key in Headers, not in the URL.
 type Config struct {
 	// Exporter, when set, is used as is and wins over every other
 	// destination, explicit or from the environment.
-	Exporter Exporter
+	Exporter Exporter `json:"-"`
 
 	// LogfireToken is a Logfire write token. Default: LOGFIRE_TOKEN, else
 	// the content of the file LOGFIRE_TOKEN_FILE names (a Kubernetes or
 	// Docker secret; surrounding spaces and the final newline are trimmed).
-	LogfireToken string
+	LogfireToken Secret
 	// LogfireRegion ("us" or "eu") and LogfireBaseURL choose where Logfire
 	// records go, as in LogfireOptions. Default: LOGFIRE_BASE_URL, else the
 	// region the token names in its "pylf_v<N>_<region>_" prefix, else US.
@@ -71,12 +69,13 @@ type Config struct {
 	// exporter; for a key both name they win over OTEL_EXPORTER_OTLP_HEADERS
 	// (the OTLP exporter only). Logfire's and the relay's Authorization
 	// cannot be overridden.
-	Headers map[string]string
+	Headers Headers
 
 	// RelayEndpoint is the relay's URL (see NewProxyExporter) and
 	// SessionToken the session token it accepts. Default:
 	// SLOGOTLP_RELAY_ENDPOINT and SLOGOTLP_SESSION_TOKEN.
-	RelayEndpoint, SessionToken string
+	RelayEndpoint string
+	SessionToken  Secret
 
 	// ServiceName, ServiceVersion and Environment set the resource
 	// attributes service.name, service.version and
@@ -93,13 +92,13 @@ type Config struct {
 
 	// Stdout receives the payloads when no destination is configured, one
 	// JSON line each (pretty-printed with Indent). Default: os.Stdout.
-	Stdout io.Writer
+	Stdout io.Writer `json:"-"`
 	// Indent pretty-prints the payloads written to Stdout.
 	Indent bool
 
 	// Getenv reads the environment. Default: os.Getenv. Tests and programs
 	// that keep their settings elsewhere can pass their own lookup.
-	Getenv func(string) string
+	Getenv func(string) string `json:"-"`
 }
 
 // ConfigError reports a setting NewFromEnv could not use. Var names the
@@ -296,26 +295,33 @@ func dedupe(attrs []slog.Attr) []slog.Attr {
 	return out
 }
 
+// isSet reports whether a setting holds more than spaces.
+func isSet[T ~string](s T) bool { return strings.TrimSpace(string(s)) != "" }
+
 // destination picks and builds the exporter (see NewFromEnv for the order).
 func (r *resolver) destination(p *plan) {
 	c := &r.cfg
 	switch {
 	case c.Exporter != nil:
 		p.exp, p.dest, p.source = c.Exporter, "exporter", "Config.Exporter"
-	case strings.TrimSpace(c.RelayEndpoint) != "":
-		r.relay(p, c.RelayEndpoint, "Config.RelayEndpoint", c.SessionToken, "Config.SessionToken")
-	case strings.TrimSpace(c.LogfireToken) != "":
-		r.logfire(p, c.LogfireToken, "Config.LogfireToken")
-	case strings.TrimSpace(c.Endpoint) != "":
+	case isSet(c.RelayEndpoint):
+		r.relay(p, c.RelayEndpoint, "Config.RelayEndpoint", c.SessionToken.Reveal(), "Config.SessionToken")
+	case isSet(c.LogfireToken.Reveal()):
+		r.logfire(p, c.LogfireToken.Reveal(), "Config.LogfireToken")
+	case isSet(c.Endpoint):
 		r.otlp(p, c.Endpoint, "Config.Endpoint")
 	case r.env(EnvRelayEndpoint) != "":
-		tok, tokVar := c.SessionToken, "Config.SessionToken"
+		tok, tokVar := c.SessionToken.Reveal(), "Config.SessionToken"
 		if strings.TrimSpace(tok) == "" {
 			tok, tokVar = r.env(EnvSessionToken), EnvSessionToken
 		}
 		r.relay(p, r.env(EnvRelayEndpoint), EnvRelayEndpoint, tok, tokVar)
 	case r.env(EnvLogfireToken) != "" || r.env(EnvLogfireTokenFile) != "":
-		tok, src := r.logfireTokenFromEnv()
+		tok, src, err := logfire.TokenFromEnv(r.getenv)
+		var te *logfire.TokenError
+		if errors.As(err, &te) {
+			r.fail(te.Var, te.Err)
+		}
 		if tok != "" {
 			r.logfire(p, tok, src)
 		}
@@ -355,45 +361,14 @@ func (r *resolver) relay(p *plan, endpoint, endpointVar, token, tokenVar string)
 	p.exp, p.dest, p.source = exp, "relay", endpointVar
 }
 
-// logfireTokenFromEnv reads LOGFIRE_TOKEN or LOGFIRE_TOKEN_FILE; setting
-// both is an error, since nothing says which one is current.
-func (r *resolver) logfireTokenFromEnv() (token, source string) {
-	tok, file := r.env(EnvLogfireToken), r.env(EnvLogfireTokenFile)
-	if tok != "" && file != "" {
-		r.fail(EnvLogfireTokenFile, fmt.Errorf("both %s and %s are set: unset one of them", EnvLogfireToken, EnvLogfireTokenFile))
-		return "", ""
-	}
-	if tok != "" {
-		return tok, EnvLogfireToken
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		r.fail(EnvLogfireTokenFile, fmt.Errorf("cannot read the token file: %w: mount the secret or fix the path", err))
-		return "", ""
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-	switch {
-	case err != nil:
-		r.fail(EnvLogfireTokenFile, fmt.Errorf("cannot read the token file: %w: mount the secret or fix the path", err))
-	case len(data) > maxTokenFile:
-		r.fail(EnvLogfireTokenFile, errors.New("the file is larger than 64 KiB, too large for a token: point it at the file holding only the write token"))
-	case strings.TrimSpace(string(data)) == "":
-		r.fail(EnvLogfireTokenFile, errors.New("the token file is empty: write the Logfire write token into it"))
-	default:
-		return strings.TrimSpace(string(data)), EnvLogfireTokenFile
-	}
-	return "", ""
-}
-
 func (r *resolver) logfire(p *plan, token, tokenVar string) {
 	c := &r.cfg
 	o := LogfireOptions{Region: c.LogfireRegion, BaseURL: c.LogfireBaseURL, HTTPExporterOptions: r.httpOptions(nil)}
 	baseVar := "Config.LogfireBaseURL"
-	if strings.TrimSpace(o.BaseURL) == "" && strings.TrimSpace(o.Region) == "" {
+	if !isSet(o.BaseURL) && strings.TrimSpace(o.Region) == "" {
 		o.BaseURL, baseVar = r.env(EnvLogfireBaseURL), EnvLogfireBaseURL
 	}
-	endpoint, err := logfireEndpoint(strings.TrimSpace(token), o.Region, o.BaseURL)
+	endpoint, err := logfire.LogsEndpoint(token, o.Region, string(o.BaseURL))
 	if err != nil {
 		r.fail("Config.LogfireRegion", err)
 		return
@@ -411,14 +386,19 @@ func (r *resolver) logfire(p *plan, token, tokenVar string) {
 }
 
 func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
+	format := FormatJSON
 	for _, name := range [...]string{EnvLogsProtocol, EnvProtocol} {
 		v := strings.ToLower(r.env(name))
 		if v == "" {
 			continue
 		}
-		if v != "http/json" && v != "http/protobuf" {
-			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp sends OTLP/HTTP JSON; set http/json "+
-				"and point the endpoint at the receiver's HTTP port (4318)", v))
+		switch v {
+		case "http/json":
+		case "http/protobuf":
+			format = FormatProtobuf
+		default:
+			r.fail(name, fmt.Errorf("protocol %q is not supported: slogotlp speaks OTLP over HTTP; set http/protobuf "+
+				"or http/json and point the endpoint at the receiver's HTTP port (4318)", v))
 		}
 		break // the signal-specific variable wins
 	}
@@ -438,7 +418,7 @@ func (r *resolver) otlp(p *plan, endpoint, endpointVar string) {
 		}
 		break // the signal-specific list replaces the general one
 	}
-	exp, err := NewHTTPExporter(endpoint, &HTTPExporterOptions{Headers: r.httpOptions(env).Headers})
+	exp, err := NewHTTPExporter(endpoint, &HTTPExporterOptions{Headers: r.httpOptions(env).Headers, Format: format})
 	if err != nil {
 		r.fail(endpointVar, err)
 		return
@@ -452,9 +432,9 @@ func (r *resolver) httpOptions(env map[string]string) HTTPExporterOptions {
 	if len(env) == 0 && len(r.cfg.Headers) == 0 {
 		return HTTPExporterOptions{}
 	}
-	h := make(map[string]string, len(env)+len(r.cfg.Headers))
+	h := make(Headers, len(env)+len(r.cfg.Headers))
 	for k, v := range env {
-		h[k] = v
+		h[k] = NewSecret(v)
 	}
 	for k, v := range r.cfg.Headers {
 		for old := range h {
@@ -511,74 +491,4 @@ func parseKeyValues(s string, headers bool) ([][2]string, error) {
 		out = append(out, [2]string{dk, dv})
 	}
 	return out, nil
-}
-
-// String describes the configuration with every credential redacted.
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("slogotlp.Config{")
-	fmt.Fprintf(&b, "Exporter:%s LogfireToken:%s LogfireRegion:%q LogfireBaseURL:%q Endpoint:%q Headers:",
-		exporterName(c.Exporter), secretShown(c.LogfireToken), c.LogfireRegion, displayURL(c.LogfireBaseURL), displayURL(c.Endpoint))
-	appendHeaders(&b, c.Headers)
-	fmt.Fprintf(&b, " RelayEndpoint:%q SessionToken:%s ServiceName:%q ServiceVersion:%q Environment:%q Indent:%t}",
-		displayURL(c.RelayEndpoint), secretShown(c.SessionToken), c.ServiceName, c.ServiceVersion, c.Environment, c.Indent)
-	return b.String()
-}
-
-// GoString is String, so %#v redacts too.
-func (c Config) GoString() string { return c.String() }
-
-// LogValue logs the configuration with every credential redacted.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("exporter", exporterName(c.Exporter)),
-		slog.String("logfire_token", secretShown(c.LogfireToken)),
-		slog.String("logfire_region", c.LogfireRegion),
-		slog.String("logfire_base_url", displayURL(c.LogfireBaseURL)),
-		slog.String("endpoint", displayURL(c.Endpoint)),
-		slog.Any("headers", headersLogValue(c.Headers)),
-		slog.String("relay_endpoint", displayURL(c.RelayEndpoint)),
-		slog.String("session_token", secretShown(c.SessionToken)),
-		slog.String("service_name", c.ServiceName),
-		slog.String("service_version", c.ServiceVersion),
-		slog.String("environment", c.Environment),
-	)
-}
-
-// MarshalJSON writes the configuration with every credential redacted.
-func (c Config) MarshalJSON() ([]byte, error) {
-	h := map[string]string{}
-	for k, v := range c.Headers {
-		h[k] = headerShown(k, v)
-	}
-	return json.Marshal(struct {
-		Exporter       string            `json:"exporter"`
-		LogfireToken   string            `json:"logfireToken,omitempty"`
-		LogfireRegion  string            `json:"logfireRegion,omitempty"`
-		LogfireBaseURL string            `json:"logfireBaseURL,omitempty"`
-		Endpoint       string            `json:"endpoint,omitempty"`
-		Headers        map[string]string `json:"headers,omitempty"`
-		RelayEndpoint  string            `json:"relayEndpoint,omitempty"`
-		SessionToken   string            `json:"sessionToken,omitempty"`
-		ServiceName    string            `json:"serviceName,omitempty"`
-		ServiceVersion string            `json:"serviceVersion,omitempty"`
-		Environment    string            `json:"environment,omitempty"`
-	}{exporterName(c.Exporter), secretShown(c.LogfireToken), c.LogfireRegion, displayURL(c.LogfireBaseURL),
-		displayURL(c.Endpoint), h, displayURL(c.RelayEndpoint), secretShown(c.SessionToken),
-		c.ServiceName, c.ServiceVersion, c.Environment})
-}
-
-func secretShown(s string) string {
-	if s == "" {
-		return ""
-	}
-	return redactedText
-}
-
-// exporterName names an exporter by type only: its fields may hold secrets.
-func exporterName(e Exporter) string {
-	if e == nil {
-		return "none"
-	}
-	return fmt.Sprintf("%T", e)
 }

@@ -116,13 +116,20 @@ func ExampleNewFromEnv_disabled() {
 	// bytes written: 0
 }
 
-func ExampleConfig_String() {
+// Credentials in a Config have types that never print them: a Config can be
+// logged at start-up. A struct of your own holding a Secret is as safe.
+func ExampleSecret() {
 	cfg := slogotlp.Config{
-		LogfireToken: "pylf_v1_eu_0123456789abcdef",
-		Headers:      map[string]string{"X-Api-Key": "secret"},
+		LogfireToken: slogotlp.NewSecret("pylf_v1_eu_0123456789abcdef"), // usually os.Getenv("LOGFIRE_TOKEN")
+		Headers:      slogotlp.Headers{"X-Api-Key": slogotlp.NewSecret("secret")},
 		ServiceName:  "checkout",
 	}
-	fmt.Println(cfg)
+	fmt.Println(cfg.LogfireToken, cfg.Headers, cfg.ServiceName)
+	fmt.Printf("%+v\n", struct{ DBPassword slogotlp.Secret }{slogotlp.NewSecret("hunter2")})
+	js, _ := json.Marshal(cfg.Headers)
+	fmt.Println(string(js))
 	// Output:
-	// slogotlp.Config{Exporter:none LogfireToken:[REDACTED] LogfireRegion:"" LogfireBaseURL:"" Endpoint:"" Headers:{"X-Api-Key":"[REDACTED]"} RelayEndpoint:"" SessionToken: ServiceName:"checkout" ServiceVersion:"" Environment:"" Indent:false}
+	// [REDACTED] map[X-Api-Key:[REDACTED]] checkout
+	// {DBPassword:[REDACTED]}
+	// {"X-Api-Key":"[REDACTED]"}
 }

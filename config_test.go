@@ -87,6 +87,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 		source   string
 		endpoint string
 		headers  map[string]string // expected header values (subset)
+		format   WireFormat        // the payload encoding the exporter asks for
 	}{
 		{name: "nothing: stdout", dest: "stdout", source: "default"},
 		{name: "LOGFIRE_TOKEN us", env: map[string]string{EnvLogfireToken: us},
@@ -106,7 +107,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 		{name: "Config.LogfireRegion wins over LOGFIRE_BASE_URL",
 			env: map[string]string{EnvLogfireToken: us, EnvLogfireBaseURL: "http://127.0.0.1:9"},
 			cfg: Config{LogfireRegion: "EU"}, dest: "logfire", source: EnvLogfireToken, endpoint: LogfireEUEndpoint},
-		{name: "Config.LogfireBaseURL", cfg: Config{LogfireToken: us, LogfireBaseURL: "https://lf.example.com"},
+		{name: "Config.LogfireBaseURL", cfg: Config{LogfireToken: NewSecret(us), LogfireBaseURL: "https://lf.example.com"},
 			dest: "logfire", source: "Config.LogfireToken", endpoint: "https://lf.example.com/v1/logs"},
 		{name: "LOGFIRE_TOKEN_FILE, newline trimmed", env: map[string]string{EnvLogfireTokenFile: tokenFile},
 			dest: "logfire", source: EnvLogfireTokenFile, endpoint: LogfireEUEndpoint,
@@ -131,7 +132,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 			dest: "relay", source: EnvRelayEndpoint, endpoint: "https://app.example.com/api/v1/telemetry/logs",
 			headers: map[string]string{"Authorization": "Bearer jwt.session"}},
 		{name: "relay env with Config.SessionToken",
-			env: map[string]string{EnvRelayEndpoint: "https://app.example.com/r"}, cfg: Config{SessionToken: "s.t"},
+			env: map[string]string{EnvRelayEndpoint: "https://app.example.com/r"}, cfg: Config{SessionToken: NewSecret("s.t")},
 			dest: "relay", source: EnvRelayEndpoint, endpoint: "https://app.example.com/r",
 			headers: map[string]string{"Authorization": "Bearer s.t"}},
 		{name: "explicit Config.Endpoint wins over env LOGFIRE_TOKEN",
@@ -139,14 +140,14 @@ func TestNewFromEnvDestination(t *testing.T) {
 			dest: "otlp", source: "Config.Endpoint", endpoint: "http://127.0.0.1:4318/v1/logs"},
 		{name: "explicit Config.LogfireToken wins over env relay",
 			env:  map[string]string{EnvRelayEndpoint: "https://r.example.com", EnvSessionToken: "x"},
-			cfg:  Config{LogfireToken: eu, Endpoint: "http://127.0.0.1:1"},
+			cfg:  Config{LogfireToken: NewSecret(eu), Endpoint: "http://127.0.0.1:1"},
 			dest: "logfire", source: "Config.LogfireToken", endpoint: LogfireEUEndpoint},
 		{name: "explicit relay wins over explicit Logfire",
-			cfg:  Config{RelayEndpoint: "https://r.example.com/logs", SessionToken: "x", LogfireToken: us},
+			cfg:  Config{RelayEndpoint: "https://r.example.com/logs", SessionToken: NewSecret("x"), LogfireToken: NewSecret(us)},
 			dest: "relay", source: "Config.RelayEndpoint", endpoint: "https://r.example.com/logs"},
 		{name: "Config.Exporter wins over everything",
 			env: map[string]string{EnvRelayEndpoint: "https://r", EnvSessionToken: "x", EnvLogfireToken: us},
-			cfg: Config{Exporter: custom, RelayEndpoint: "https://r2", SessionToken: "y"}, dest: "exporter",
+			cfg: Config{Exporter: custom, RelayEndpoint: "https://r2", SessionToken: NewSecret("y")}, dest: "exporter",
 			source: "Config.Exporter"},
 		{name: "OTLP headers, percent-decoded",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs",
@@ -160,11 +161,15 @@ func TestNewFromEnvDestination(t *testing.T) {
 			headers: map[string]string{"A": "", "B": "3"}},
 		{name: "Config.Headers win per key",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvHeaders: "a=1,b=2"},
-			cfg: Config{Headers: map[string]string{"B": "9"}}, dest: "otlp", source: EnvLogsEndpoint,
+			cfg: Config{Headers: headersOf(map[string]string{"B": "9"})}, dest: "otlp", source: EnvLogsEndpoint,
 			endpoint: "http://c:4318/v1/logs", headers: map[string]string{"A": "1", "B": "9"}},
-		{name: "http/protobuf accepted (JSON is sent)",
+		{name: "http/protobuf sends protobuf",
 			env:  map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/protobuf"},
-			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs"},
+			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
+		{name: "LOGS_PROTOCOL http/protobuf wins over http/json",
+			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "http/json",
+				EnvLogsProtocol: "http/protobuf"},
+			dest: "otlp", source: EnvLogsEndpoint, endpoint: "http://c:4318/v1/logs", format: FormatProtobuf},
 		{name: "LOGS_PROTOCOL http/json wins over a grpc PROTOCOL",
 			env: map[string]string{EnvLogsEndpoint: "http://c:4318/v1/logs", EnvProtocol: "grpc",
 				EnvLogsProtocol: "http/json"},
@@ -183,6 +188,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 			default:
 				endpoint, h := target(t, p.exp)
 				assert.Equal(t, tc.endpoint, endpoint)
+				assert.Equal(t, tc.format, wireFormatOf(p.exp))
 				for k, v := range tc.headers {
 					assert.Equal(t, v, h.Get(k), "header %s", k)
 				}
@@ -194,7 +200,7 @@ func TestNewFromEnvDestination(t *testing.T) {
 func TestNewFromEnvErrors(t *testing.T) {
 	const secret = "pylf_v1_us_TOPSECRET"
 	empty := writeFile(t, " \n")
-	big := writeFile(t, strings.Repeat("x", maxTokenFile+1))
+	big := writeFile(t, strings.Repeat("x", 64<<10+1))
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -232,8 +238,8 @@ func TestNewFromEnvErrors(t *testing.T) {
 			[]string{EnvLogfireTokenFile}},
 		{"token with a control char", map[string]string{EnvLogfireToken: "pylf\x01" + secret}, Config{}, []string{EnvLogfireToken}},
 		{"base URL", map[string]string{EnvLogfireToken: secret, EnvLogfireBaseURL: "ftp://lf"}, Config{}, []string{EnvLogfireBaseURL}},
-		{"Config.LogfireBaseURL", nil, Config{LogfireToken: secret, LogfireBaseURL: "lf.example.com"}, []string{"Config.LogfireBaseURL"}},
-		{"region", nil, Config{LogfireToken: secret, LogfireRegion: "mars"}, []string{"Config.LogfireRegion"}},
+		{"Config.LogfireBaseURL", nil, Config{LogfireToken: NewSecret(secret), LogfireBaseURL: "lf.example.com"}, []string{"Config.LogfireBaseURL"}},
+		{"region", nil, Config{LogfireToken: NewSecret(secret), LogfireRegion: "mars"}, []string{"Config.LogfireRegion"}},
 		{"relay without session token", map[string]string{EnvRelayEndpoint: "https://r/logs"}, Config{}, []string{EnvSessionToken}},
 		{"relay endpoint bad", map[string]string{EnvRelayEndpoint: "r/logs", EnvSessionToken: secret}, Config{}, []string{EnvRelayEndpoint}},
 		{"several at once",
@@ -386,23 +392,26 @@ func TestTokenNeverShown(t *testing.T) {
 		}
 	}
 
-	cfg := Config{LogfireToken: token, SessionToken: session, Headers: map[string]string{"X-Key": header},
-		Exporter: &WriterExporter{}, Endpoint: "https://c.example.com/v1/logs?key=" + header}
-	check(t, "String", cfg.String())
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+	// Endpoints print as given (the docs say keys go in Headers); the
+	// exporter built from one never prints its query (TestSecretsNeverPrinted).
+	cfg := Config{LogfireToken: NewSecret(token), SessionToken: NewSecret(session), Headers: headersOf(map[string]string{"X-Key": header}),
+		Exporter: &WriterExporter{}, Endpoint: "https://c.example.com/v1/logs"}
+	check(t, "Sprint", fmt.Sprint(cfg))
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%q"} {
 		check(t, verb, fmt.Sprintf(verb, cfg))
 		check(t, verb+" pointer", fmt.Sprintf(verb, &cfg))
 		check(t, verb+" nested", fmt.Sprintf(verb, struct{ C Config }{cfg}))
+		check(t, verb+" nested pointer", fmt.Sprintf(verb, struct{ C *Config }{&cfg}))
 	}
 	js, err := json.Marshal(cfg)
 	require.NoError(t, err)
 	check(t, "json", string(js))
-	assert.Contains(t, string(js), redactedText)
+	assert.Contains(t, string(js), "[REDACTED]")
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg)
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg)
 	check(t, "slog", logged.String())
-	assert.Contains(t, logged.String(), redactedText)
+	assert.Contains(t, logged.String(), "[REDACTED]")
 
 	// A receiver that refuses the token and echoes it back: the fatal error
 	// reaching OnError must not carry it.
@@ -420,7 +429,7 @@ func TestTokenNeverShown(t *testing.T) {
 				env[src] = writeFile(t, token)
 			}
 			setEnv(t, env)
-			_, err := NewFromEnv(&Config{Headers: map[string]string{"X-Key": header}})
+			_, err := NewFromEnv(&Config{Headers: headersOf(map[string]string{"X-Key": header})})
 			require.Error(t, err)
 			check(t, "config error", fmt.Sprintf("%v %+v %#v", err, err, err))
 
@@ -428,7 +437,7 @@ func TestTokenNeverShown(t *testing.T) {
 			setEnv(t, env)
 			var mu sync.Mutex
 			var errs []string
-			h, err := NewFromEnv(&Config{Headers: map[string]string{"X-Key": header},
+			h, err := NewFromEnv(&Config{Headers: headersOf(map[string]string{"X-Key": header}),
 				HandlerOptions: HandlerOptions{OnError: func(err error) {
 					mu.Lock()
 					errs = append(errs, fmt.Sprintf("%v|%+v|%#v", err, err, err))

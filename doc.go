@@ -8,9 +8,33 @@
 // record it could not deliver (see [Handler.Stats]). Logging never waits on
 // the network.
 //
-//	h := slogotlp.NewHandler(exporter, nil)
-//	defer h.Shutdown(context.Background())
+// # Entry points
+//
+// A service usually starts with [NewFromEnv], which builds the handler from a
+// [Config] and the environment (LOGFIRE_TOKEN, the standard
+// OTEL_EXPORTER_OTLP_* variables), and with [Handler.NotifyShutdown], which
+// flushes what is queued when the program ends or is stopped:
+//
+//	h, err := slogotlp.NewFromEnv(&slogotlp.Config{ServiceName: "checkout"})
+//	if err != nil {
+//		log.Fatal(err) // names the bad variable
+//	}
+//	ctx, shutdown := h.NotifyShutdown(5 * time.Second)
+//	defer shutdown()
 //	slog.SetDefault(slog.New(h))
+//	run(ctx) // the program's work
+//
+// The other entry points:
+//
+//   - [NewHandler] takes an [Exporter] chosen in code: [NewLogfireExporter]
+//     (Pydantic Logfire, with the write token), [NewHTTPExporter] (any
+//     OTLP/HTTP receiver), [NewProxyExporter] (the relay, for programs that
+//     must not hold the write token) or [NewWriterExporter] (print what
+//     would be sent).
+//   - [Redact] and [Sample] are slog middleware to put in front of the
+//     handler, e.g. with github.com/samber/slog-multi's Pipe.
+//   - The relay that holds the write token for such programs is the package
+//     github.com/soliplex/slogotlp/relay, served by cmd/relay.
 //
 // # Record Conversion
 //

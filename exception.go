@@ -17,16 +17,16 @@ func (e *encoder) appendException(buf []byte, err error, capture bool) (out []by
 	mark := len(buf)
 	defer func() {
 		if r := recover(); r != nil {
-			out = appendStringAttr(buf[:mark], "exception.message", fmt.Sprintf("!PANIC: %v", r), e.maxValueLen)
+			out = appendStringAttr(buf[:mark], tagAttribute, "exception.message", fmt.Sprintf("!PANIC: %v", r), e.maxValueLen)
 		}
 	}()
 	msg := err.Error()
-	buf = appendStringAttr(buf, "exception.type", exceptionType(err), 0)
-	buf = appendStringAttr(buf, "exception.message", msg, e.maxValueLen)
+	buf = appendStringAttr(buf, tagAttribute, "exception.type", exceptionType(err), 0)
+	buf = appendStringAttr(buf, tagAttribute, "exception.message", msg, e.maxValueLen)
 	if st := errorStack(err, msg); st != "" {
-		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(st), e.maxValueLen)
+		buf = appendStringAttr(buf, tagAttribute, "exception.stacktrace", e.trim(st), e.maxValueLen)
 	} else if capture {
-		buf = appendStringAttr(buf, "exception.stacktrace", e.trim(callerStack()), e.maxValueLen)
+		buf = appendStringAttr(buf, tagAttribute, "exception.stacktrace", e.trim(callerStack()), e.maxValueLen)
 	}
 	return buf
 }
@@ -112,13 +112,13 @@ func (e *encoder) appendSource(buf []byte, pc uintptr) []byte {
 	fs := runtime.CallersFrames([]uintptr{pc})
 	f, _ := fs.Next()
 	if f.File != "" {
-		buf = appendStringAttr(buf, "code.file.path", e.trim(f.File), 0)
+		buf = appendStringAttr(buf, tagAttribute, "code.file.path", e.trim(f.File), 0)
 	}
 	if f.Line != 0 {
-		buf = appendIntAttr(buf, "code.line.number", int64(f.Line))
+		buf = appendIntAttr(buf, tagAttribute, "code.line.number", int64(f.Line))
 	}
 	if f.Function != "" {
-		buf = appendStringAttr(buf, "code.function.name", f.Function, 0)
+		buf = appendStringAttr(buf, tagAttribute, "code.function.name", f.Function, 0)
 	}
 	return buf
 }

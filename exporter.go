@@ -5,15 +5,22 @@ import (
 	"time"
 )
 
-// An Exporter carries encoded OTLP/HTTP JSON payloads to a receiver.
+// An Exporter carries encoded OTLP payloads to a receiver.
 //
 // Exporters own transport only: the handler's batcher decides what goes in a
 // payload, when to send it and whether to retry. The batcher calls Export and
 // Shutdown from a single goroutine, never concurrently.
+//
+// Payloads are OTLP/JSON unless the exporter also has a method
+//
+//	WireFormat() WireFormat
+//
+// returning FormatProtobuf, as HTTPExporter does when asked to.
 type Exporter interface {
-	// Export sends one payload: a complete ExportLogsServiceRequest in OTLP
-	// JSON ({"resourceLogs":[...]}) holding records log records. The payload
-	// is only valid during the call. ctx carries the export timeout.
+	// Export sends one payload: a complete ExportLogsServiceRequest
+	// ({"resourceLogs":[...]} in JSON) holding records log records. The
+	// payload is only valid during the call. ctx carries the export
+	// timeout.
 	Export(ctx context.Context, payload []byte, records int) Result
 
 	// Shutdown releases the exporter's resources. Export is not called after it.

@@ -19,29 +19,29 @@ func ExampleNewLogfireExporter() {
 		return
 	}
 	defer exp.Shutdown(context.Background())
-	fmt.Println(exp)
+	fmt.Println(exp.Endpoint())
 
 	_, err = slogotlp.NewLogfireExporter("", nil)
 	fmt.Println(err)
 	// Output:
-	// slogotlp.HTTPExporter{Endpoint:"https://logfire-eu.pydantic.dev/v1/logs" Gzip:true Timeout:10s Headers:{Authorization:"[REDACTED]" User-Agent:"slogotlp"}}
+	// https://logfire-eu.pydantic.dev/v1/logs
 	// slogotlp: the Logfire write token is empty: set LOGFIRE_TOKEN to a write token from your project's settings (Settings > Write tokens)
 }
 
 // Any OTLP/HTTP receiver works, e.g. an OpenTelemetry Collector; credentials
-// go in Headers and every header value but User-Agent is redacted.
+// go in Headers, whose values never print.
 func ExampleNewHTTPExporter() {
 	exp, err := slogotlp.NewHTTPExporter("http://localhost:4318/v1/logs", &slogotlp.HTTPExporterOptions{
-		Headers: map[string]string{"x-honeycomb-team": "my-api-key"},
+		Headers: slogotlp.Headers{"x-honeycomb-team": slogotlp.NewSecret("my-api-key")},
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer exp.Shutdown(context.Background())
-	fmt.Println(exp)
+	fmt.Println(exp.Endpoint())
 	// Output:
-	// slogotlp.HTTPExporter{Endpoint:"http://localhost:4318/v1/logs" Gzip:true Timeout:10s Headers:{User-Agent:"slogotlp" X-Honeycomb-Team:"[REDACTED]"}}
+	// http://localhost:4318/v1/logs
 }
 
 // Each Export reports one attempt; the handler's batcher acts on the Outcome.
@@ -75,7 +75,7 @@ func ExampleNewProxyExporter() {
 	}
 	defer exp.Shutdown(context.Background())
 	exp.SetToken("next-jwt") // after the app renews its session
-	fmt.Println(exp)
+	fmt.Println(exp.Endpoint())
 	// Output:
-	// slogotlp.ProxyExporter{Endpoint:"https://app.example.com/api/v1/telemetry/logs" Gzip:true Timeout:10s Headers:{User-Agent:"slogotlp"} Token:"[REDACTED]" Refresh:true}
+	// https://app.example.com/api/v1/telemetry/logs
 }

@@ -8,17 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 const (
@@ -39,9 +39,6 @@ const (
 	defaultUserAgent = "slogotlp"
 	// minSecretLen is the shortest header value scrubbed from error text.
 	minSecretLen = 4
-	// redactedText replaces every secret in String, GoString, LogValue and
-	// error text.
-	redactedText = "[REDACTED]"
 )
 
 // ErrExporterShutdown is the error of an Export made after Shutdown, so that
@@ -52,18 +49,21 @@ var ErrExporterShutdown = errors.New("slogotlp: the exporter is shut down: creat
 var errUnbuilt = errors.New("slogotlp: the exporter was not built by its constructor: use NewHTTPExporter, " +
 	"NewLogfireExporter or NewProxyExporter")
 
-// HTTPExporterOptions configures the OTLP/HTTP JSON transport. A nil or zero
+// HTTPExporterOptions configures the OTLP/HTTP transport. A nil or zero
 // value is valid; the constructor copies it and never changes the caller's.
 type HTTPExporterOptions struct {
+	// Format is the payload encoding: FormatJSON or FormatProtobuf (the
+	// handler builds payloads in the format its exporter asks for).
+	// Default: FormatJSON.
+	Format WireFormat
 	// Headers are sent with every request, e.g. {"Authorization": "Bearer
 	// ..."} or {"x-honeycomb-team": "..."} for a vendor's OTLP endpoint.
-	// Credentials belong here, never in the URL. Since no list of names can
-	// tell which header carries a key, every value except User-Agent is
-	// redacted in String, GoString and LogValue, and scrubbed from error
-	// text (values of 4 bytes or more). Content-Type, Content-Encoding and
-	// Content-Length are set by the exporter and cannot be overridden.
-	// Default: none.
-	Headers map[string]string
+	// Credentials belong here, never in the URL. Every value except
+	// User-Agent prints as [REDACTED] (see Headers) and is scrubbed from
+	// error text (values of 4 bytes or more). Content-Type,
+	// Content-Encoding and Content-Length are set by the exporter and cannot
+	// be overridden. Default: none.
+	Headers Headers
 	// Timeout bounds one POST, including reading the response; the context
 	// passed to Export can only shorten it. Default: 10s.
 	Timeout time.Duration
@@ -72,91 +72,22 @@ type HTTPExporterOptions struct {
 	// targets accept: the OpenTelemetry Collector's OTLP/HTTP receiver
 	// decodes gzip (its confighttp server; an unsupported encoding gets a
 	// 400), and Logfire's own Python SDK configures its OTLP exporters with
-	// Compression.Gzip. OTLP JSON logs shrink tenfold or more. Turn it off
+	// Compression.Gzip. OTLP logs shrink tenfold or more. Turn it off
 	// only for a receiver that cannot decode gzip (a 400 then says so).
 	DisableGzip bool
 	// Client sends the requests. Default: a client of the exporter's own
 	// whose transport is a clone of http.DefaultTransport (proxy from the
 	// environment, HTTP/2, dial and TLS timeouts); Shutdown closes its idle
 	// connections. A Client you pass is used as is and left open.
-	Client *http.Client
+	Client *http.Client `json:"-"`
 	// UserAgent is the User-Agent header. Default: the User-Agent entry of
 	// Headers if there is one, else "slogotlp".
 	UserAgent string
 }
 
-// String describes the options with every credential redacted, so that
-// printing a configuration never leaks a token.
-func (o HTTPExporterOptions) String() string {
-	var b strings.Builder
-	b.WriteString("slogotlp.HTTPExporterOptions{")
-	o.appendFields(&b)
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString is String: %#v must not print the raw header map either.
-func (o HTTPExporterOptions) GoString() string { return o.String() }
-
-// LogValue logs the options with every credential redacted.
-func (o HTTPExporterOptions) LogValue() slog.Value {
-	return slog.GroupValue(o.logAttrs()...)
-}
-
-// MarshalJSON writes the options with every credential redacted, because
-// encoding/json (and slog's JSONHandler for a struct holding the options)
-// would otherwise print the raw header map.
-func (o HTTPExporterOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(o.jsonForm())
-}
-
-// httpOptionsJSON is the redacted JSON form of HTTPExporterOptions.
-type httpOptionsJSON struct {
-	Headers     map[string]string `json:"headers,omitempty"`
-	Timeout     string            `json:"timeout"`
-	DisableGzip bool              `json:"disableGzip"`
-	Client      string            `json:"client"`
-	UserAgent   string            `json:"userAgent,omitempty"`
-}
-
-func (o HTTPExporterOptions) jsonForm() httpOptionsJSON {
-	var h map[string]string
-	if len(o.Headers) > 0 {
-		h = make(map[string]string, len(o.Headers))
-		for k, v := range o.Headers {
-			h[k] = headerShown(k, v)
-		}
-	}
-	return httpOptionsJSON{Headers: h, Timeout: o.Timeout.String(), DisableGzip: o.DisableGzip,
-		Client: clientName(o.Client), UserAgent: o.UserAgent}
-}
-
-func (o HTTPExporterOptions) appendFields(b *strings.Builder) {
-	b.WriteString("Headers:")
-	appendHeaders(b, o.Headers)
-	fmt.Fprintf(b, " Timeout:%v DisableGzip:%t Client:%s UserAgent:%q",
-		o.Timeout, o.DisableGzip, clientName(o.Client), o.UserAgent)
-}
-
-func (o HTTPExporterOptions) logAttrs() []slog.Attr {
-	return []slog.Attr{
-		slog.Any("headers", headersLogValue(o.Headers)),
-		slog.Duration("timeout", o.Timeout),
-		slog.Bool("disable_gzip", o.DisableGzip),
-		slog.String("client", clientName(o.Client)),
-		slog.String("user_agent", o.UserAgent),
-	}
-}
-
-func clientName(c *http.Client) string {
-	if c == nil {
-		return "default"
-	}
-	return "custom"
-}
-
-// HTTPExporter sends OTLP/HTTP JSON payloads to any OTLP/HTTP logs receiver
-// (an OpenTelemetry Collector, Logfire, a vendor): one POST per Export, the
+// HTTPExporter sends OTLP/HTTP payloads, JSON or protobuf, to any OTLP/HTTP
+// logs receiver (an OpenTelemetry Collector, Logfire, a vendor): one POST per
+// Export, the
 // answer mapped to a Result. Retrying, backoff and splitting belong to the
 // batcher. It is safe for concurrent use, though the handler never needs it.
 //
@@ -212,14 +143,23 @@ func NewHTTPExporter(endpoint string, opts *HTTPExporterOptions) (*HTTPExporter,
 	return &HTTPExporter{c: c}, nil
 }
 
-// Export POSTs one payload and maps the answer to a Result (see the table at
-// the top of this file). It never retries: that is the batcher's job.
+// Export POSTs one payload and maps the answer to a Result (see the status
+// mapping in the HTTPExporter documentation). It never retries: that is the batcher's job.
 func (e *HTTPExporter) Export(ctx context.Context, payload []byte, records int) Result {
 	if e == nil || e.c == nil {
 		return Result{Outcome: ExportFatal, Err: errUnbuilt}
 	}
 	res, _ := e.c.send(ctx, payload, records, "")
 	return res
+}
+
+// WireFormat is the payload encoding the exporter sends, as
+// HTTPExporterOptions.Format chose; the handler builds its payloads in it.
+func (e *HTTPExporter) WireFormat() WireFormat {
+	if e == nil || e.c == nil {
+		return FormatJSON
+	}
+	return e.c.format
 }
 
 // Shutdown marks the exporter closed and closes the idle connections of the
@@ -233,40 +173,27 @@ func (e *HTTPExporter) Shutdown(context.Context) error {
 	return nil
 }
 
-// String describes the exporter with every credential redacted.
-func (e HTTPExporter) String() string {
-	if e.c == nil {
-		return "slogotlp.HTTPExporter(nil)"
+// Endpoint returns the URL the exporter POSTs to, with its query (which may
+// hold a key) shown as [REDACTED]. Printing the exporter itself with fmt
+// shows no setting: its state sits behind a pointer.
+func (e *HTTPExporter) Endpoint() string {
+	if e == nil || e.c == nil {
+		return ""
 	}
-	var b strings.Builder
-	b.WriteString("slogotlp.HTTPExporter{")
-	e.c.appendFields(&b)
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString is String, so %#v redacts too.
-func (e HTTPExporter) GoString() string { return e.String() }
-
-// LogValue logs the exporter with every credential redacted.
-func (e HTTPExporter) LogValue() slog.Value {
-	if e.c == nil {
-		return slog.StringValue("<nil>")
-	}
-	return slog.GroupValue(e.c.logAttrs()...)
+	return e.c.display
 }
 
 // httpCore is the engine both exporters share: validated settings, the
 // client, a pool of gzip writers, and the status mapping.
 type httpCore struct {
-	display string   // endpoint with any query redacted, for messages
-	names   []string // header names, sorted, for deterministic printing
+	display string // endpoint with any query redacted, for messages
 	// sec holds everything secret behind one more pointer: fmt dumps the
 	// first pointer it meets under a bad verb (%s of a struct holding an
 	// HTTPExporter), but prints deeper pointers as bare addresses.
 	sec     *httpSecrets
 	timeout time.Duration
 	gzip    bool
+	format  WireFormat
 	client  *http.Client
 	own     bool // client created here; Shutdown closes its idle connections
 
@@ -293,17 +220,22 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Format != FormatJSON && o.Format != FormatProtobuf {
+		return nil, fmt.Errorf("slogotlp: unknown Format %d: use FormatJSON or FormatProtobuf", int(o.Format))
+	}
 	c := &httpCore{
 		display: displayURL(u.String()),
 		sec:     &httpSecrets{endpoint: u.String(), header: make(http.Header, len(o.Headers)+1)},
 		timeout: o.Timeout,
 		gzip:    !o.DisableGzip,
+		format:  o.Format,
 		client:  o.Client,
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultExportTimeout
 	}
-	for k, v := range o.Headers {
+	for k, sv := range o.Headers {
+		v := sv.Reveal()
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("slogotlp: header name %q is not a valid HTTP header name: use letters, digits and '-'", k)
 		}
@@ -335,10 +267,6 @@ func newHTTPCore(endpoint string, o HTTPExporterOptions) (*httpCore, error) {
 		return nil, errors.New("slogotlp: HTTPExporterOptions.UserAgent contains a control character or line break: remove it")
 	}
 	c.sec.header.Set("User-Agent", ua)
-	for k := range c.sec.header {
-		c.names = append(c.names, k)
-	}
-	slices.Sort(c.names)
 	if c.client == nil {
 		c.own = true
 		c.client = &http.Client{Transport: newTransport()}
@@ -400,15 +328,6 @@ func parseEndpoint(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// displayURL is raw without its query, which may hold a key.
-func displayURL(raw string) string {
-	base, q, ok := strings.Cut(raw, "?")
-	if ok && q != "" {
-		return base + "?" + redactedText
-	}
-	return base
-}
-
 // send makes one POST. auth, when not empty, is the Authorization value and
 // overrides any static one. It also returns the HTTP status (0 when none
 // arrived) so that the proxy can react to a 401.
@@ -442,7 +361,7 @@ func (c *httpCore) send(ctx context.Context, payload []byte, records int, auth s
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.Header = c.sec.header.Clone()
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", c.format.ContentType())
 	if c.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -491,7 +410,7 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 
 	switch {
 	case code >= 200 && code <= 299:
-		return c.partialSuccess(data, records, auth), code
+		return c.partialSuccess(data, resp.Header.Get("Content-Type"), records, auth), code
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return Result{Outcome: ExportFatal, Err: errors.New("slogotlp: " + c.authFailure(code))}, code
 	case code == http.StatusRequestEntityTooLarge:
@@ -512,7 +431,12 @@ func (c *httpCore) roundTrip(parent context.Context, req *http.Request, size, re
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
 		hint = "check the endpoint's path: OTLP/HTTP logs are POSTed to .../v1/logs"
 	case http.StatusUnsupportedMediaType:
-		hint = "the receiver does not take OTLP JSON (Content-Type: application/json)"
+		hint = "the receiver does not take OTLP JSON (Content-Type: application/json): send protobuf " +
+			"(HTTPExporterOptions.Format: FormatProtobuf, or OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+		if c.format == FormatProtobuf {
+			hint = "the receiver does not take OTLP protobuf (Content-Type: application/x-protobuf): send JSON " +
+				"(HTTPExporterOptions.Format: FormatJSON, or OTEL_EXPORTER_OTLP_PROTOCOL=http/json)"
+		}
 	case http.StatusBadRequest:
 		if c.gzip {
 			hint = "the receiver could not decode the payload; if it cannot read gzip, set DisableGzip"
@@ -532,23 +456,23 @@ func statusText(code int) string {
 	return fmt.Sprintf("HTTP %d", code)
 }
 
-// partialSuccess reads an OTLP ExportLogsServiceResponse. rejectedLogRecords
-// is an int64, which the OTLP JSON mapping writes as a string, but some
-// receivers write a number: json.Number takes both.
-func (c *httpCore) partialSuccess(data []byte, records int, auth string) Result {
-	var resp struct {
-		PartialSuccess *struct {
-			RejectedLogRecords json.Number `json:"rejectedLogRecords"`
-			ErrorMessage       string      `json:"errorMessage"`
-		} `json:"partialSuccess"`
+// partialSuccess reads an OTLP ExportLogsServiceResponse, in the encoding its
+// Content-Type names (a receiver answers in the request's, which is assumed
+// when it names none). An empty or unreadable 2xx body is a full success.
+func (c *httpCore) partialSuccess(data []byte, contentType string, records int, auth string) Result {
+	var n int64
+	var msg string
+	var ok bool
+	if isProtobufType(contentType) || (contentType == "" && c.format == FormatProtobuf) {
+		n, msg, ok = protoPartialSuccess(data)
+	} else {
+		n, msg, ok = jsonPartialSuccess(data)
 	}
-	if len(bytes.TrimSpace(data)) == 0 || json.Unmarshal(data, &resp) != nil || resp.PartialSuccess == nil {
-		return Result{Outcome: ExportSuccess} // an empty or non-JSON 2xx body is a full success
+	if !ok {
+		return Result{Outcome: ExportSuccess}
 	}
-	ps := resp.PartialSuccess
-	n, _ := strconv.ParseInt(ps.RejectedLogRecords.String(), 10, 64)
 	n = max(n, 0)
-	msg := strings.TrimSpace(c.scrub(ps.ErrorMessage, auth))
+	msg = strings.TrimSpace(c.scrub(msg, auth))
 	if n == 0 && msg == "" {
 		return Result{Outcome: ExportSuccess}
 	}
@@ -563,6 +487,49 @@ func (c *httpCore) partialSuccess(data []byte, records int, auth string) Result 
 	return Result{Outcome: ExportSuccess, Rejected: n, Err: fmt.Errorf(
 		"slogotlp: %s accepted the batch but rejected %d of %d records (%s); receivers such as Logfire reject "+
 			"records whose timestamps are more than 24 h old or 1 h ahead", c.display, n, records, msg)}
+}
+
+func isProtobufType(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/x-protobuf" || mt == "application/protobuf"
+}
+
+// jsonPartialSuccess reads partialSuccess from an OTLP/JSON response.
+// rejectedLogRecords is an int64, which the OTLP JSON mapping writes as a
+// string, but some receivers write a number: json.Number takes both.
+func jsonPartialSuccess(data []byte) (rejected int64, msg string, ok bool) {
+	var resp struct {
+		PartialSuccess *struct {
+			RejectedLogRecords json.Number `json:"rejectedLogRecords"`
+			ErrorMessage       string      `json:"errorMessage"`
+		} `json:"partialSuccess"`
+	}
+	if len(bytes.TrimSpace(data)) == 0 || json.Unmarshal(data, &resp) != nil || resp.PartialSuccess == nil {
+		return 0, "", false
+	}
+	n, _ := strconv.ParseInt(resp.PartialSuccess.RejectedLogRecords.String(), 10, 64)
+	return n, resp.PartialSuccess.ErrorMessage, true
+}
+
+// protoPartialSuccess reads partial_success from a protobuf
+// ExportLogsServiceResponse.
+func protoPartialSuccess(data []byte) (rejected int64, msg string, ok bool) {
+	for f, rest, more := nextField(data); more; f, rest, more = nextField(rest) {
+		if f.tag != tagPartialSuccess {
+			continue
+		}
+		ok = true
+		for g, r, more := nextField(f.data); more; g, r, more = nextField(r) {
+			switch g.tag {
+			case tagRejected:
+				rejected = int64(g.num)
+			case tagErrorMessage:
+				msg = string(g.data)
+			}
+		}
+	}
+	return rejected, msg, ok
 }
 
 // networkResult maps a failed Do. Offline means the receiver was never
@@ -663,12 +630,12 @@ func (c *httpCore) addSecret(v string) {
 // scrub replaces every known secret in s.
 func (c *httpCore) scrub(s, auth string) string {
 	for _, sec := range c.sec.scrub {
-		s = strings.ReplaceAll(s, sec, redactedText)
+		s = strings.ReplaceAll(s, sec, logfire.Redacted)
 	}
 	if auth != "" {
-		s = strings.ReplaceAll(s, auth, redactedText)
+		s = strings.ReplaceAll(s, auth, logfire.Redacted)
 		if tok, ok := cutBearer(auth); ok && tok != "" {
-			s = strings.ReplaceAll(s, tok, redactedText)
+			s = strings.ReplaceAll(s, tok, logfire.Redacted)
 		}
 	}
 	return s
@@ -696,31 +663,6 @@ func (c *httpCore) shutdown() {
 	}
 }
 
-func (c *httpCore) appendFields(b *strings.Builder) {
-	fmt.Fprintf(b, "Endpoint:%q Gzip:%t Timeout:%v Headers:", c.display, c.gzip, c.timeout)
-	b.WriteByte('{')
-	for i, k := range c.names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(b, "%s:%q", k, headerShown(k, c.sec.header.Get(k)))
-	}
-	b.WriteByte('}')
-}
-
-func (c *httpCore) logAttrs() []slog.Attr {
-	hs := make([]slog.Attr, 0, len(c.names))
-	for _, k := range c.names {
-		hs = append(hs, slog.String(k, headerShown(k, c.sec.header.Get(k))))
-	}
-	return []slog.Attr{
-		slog.String("endpoint", c.display),
-		slog.Bool("gzip", c.gzip),
-		slog.Duration("timeout", c.timeout),
-		slog.Attr{Key: "headers", Value: slog.GroupValue(hs...)},
-	}
-}
-
 // scrubbedError keeps the cause for errors.Is/As while its text has every
 // secret replaced.
 type scrubbedError struct {
@@ -730,45 +672,6 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
-
-// headerShown is how a header value is printed: every value but the
-// User-Agent is redacted, because no list of names can tell which header
-// carries a key (x-honeycomb-team, dd-api-key, signature headers, ...).
-func headerShown(name, value string) string {
-	if value == "" || strings.EqualFold(name, "User-Agent") {
-		return value
-	}
-	return redactedText
-}
-
-func appendHeaders(b *strings.Builder, h map[string]string) {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(b, "%q:%q", k, headerShown(k, h[k]))
-	}
-	b.WriteByte('}')
-}
-
-func headersLogValue(h map[string]string) slog.Value {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	attrs := make([]slog.Attr, 0, len(keys))
-	for _, k := range keys {
-		attrs = append(attrs, slog.String(k, headerShown(k, h[k])))
-	}
-	return slog.GroupValue(attrs...)
-}
 
 func cutBearer(v string) (string, bool) {
 	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
@@ -801,4 +704,13 @@ func validHeaderName(name string) bool {
 		}
 	}
 	return true
+}
+
+// displayURL is raw without its query, which may hold a key.
+func displayURL(raw string) string {
+	base, q, ok := strings.Cut(raw, "?")
+	if ok && q != "" {
+		return base + "?" + logfire.Redacted
+	}
+	return base
 }

@@ -200,11 +200,11 @@ func TestRetryAfter(t *testing.T) {
 func TestHTTPExporterSendsHeadersAndGzip(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
 	exp := newTestExporter(t, srv.URL+"/v1/logs", &HTTPExporterOptions{
-		Headers: map[string]string{
+		Headers: headersOf(map[string]string{
 			"x-scope-orgid":    "tenant-1",
 			"Content-Type":     "text/plain", // ignored: the exporter owns it
 			"Content-Encoding": "br",         // ignored
-		},
+		}),
 	})
 	payloads := []string{testPayload, `{"resourceLogs":[]}`, strings.Repeat(`{"k":"v"}`, 5000)}
 	for _, p := range payloads {
@@ -243,7 +243,7 @@ func TestHTTPExporterDisableGzip(t *testing.T) {
 
 func TestHTTPExporterUserAgentFromHeaders(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
-	exp := newTestExporter(t, srv.URL, &HTTPExporterOptions{Headers: map[string]string{"user-agent": "from-headers"}})
+	exp := newTestExporter(t, srv.URL, &HTTPExporterOptions{Headers: headersOf(map[string]string{"user-agent": "from-headers"})})
 	exp.Export(context.Background(), []byte(testPayload), 1)
 	require.Len(t, rc.all(), 1)
 	assert.Equal(t, "from-headers", rc.all()[0].header.Get("User-Agent"))
@@ -315,7 +315,6 @@ func TestHTTPExporterCustomClient(t *testing.T) {
 	assert.Equal(t, ExportSuccess, exp.Export(context.Background(), []byte(testPayload), 1).Outcome)
 	assert.Equal(t, int32(1), trips.Load())
 	assert.Len(t, rc.all(), 1)
-	assert.Contains(t, fmt.Sprint(HTTPExporterOptions{Client: client}), "Client:custom")
 }
 
 type countingTransport struct {
@@ -463,14 +462,14 @@ func TestNewHTTPExporterValidatesEndpoint(t *testing.T) {
 }
 
 func TestNewHTTPExporterValidatesHeaders(t *testing.T) {
-	_, err := NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: map[string]string{"bad name": "x"}})
+	_, err := NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: headersOf(map[string]string{"bad name": "x"})})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `header name "bad name"`)
 
-	_, err = NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: map[string]string{"": "x"}})
+	_, err = NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: headersOf(map[string]string{"": "x"})})
 	require.Error(t, err)
 
-	_, err = NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: map[string]string{"authorization": "abc\r\nX-Evil: 1"}})
+	_, err = NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: headersOf(map[string]string{"authorization": "abc\r\nX-Evil: 1"})})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"Authorization" contains a control character`)
 	assert.NotContains(t, err.Error(), "abc")
@@ -482,14 +481,14 @@ func TestNewHTTPExporterValidatesHeaders(t *testing.T) {
 
 func TestNewHTTPExporterDoesNotMutateOptions(t *testing.T) {
 	h := map[string]string{"Content-Type": "text/plain", "x-a": "1"}
-	opts := &HTTPExporterOptions{Headers: h}
+	opts := &HTTPExporterOptions{Headers: headersOf(h)}
 	exp := newTestExporter(t, "http://h/v1/logs", opts)
 	assert.Equal(t, map[string]string{"Content-Type": "text/plain", "x-a": "1"}, h)
 	assert.Equal(t, time.Duration(0), opts.Timeout)
 	assert.Equal(t, defaultExportTimeout, exp.c.timeout)
 
 	lh := map[string]string{"Authorization": "old"}
-	lopts := &LogfireOptions{HTTPExporterOptions: HTTPExporterOptions{Headers: lh}}
+	lopts := &LogfireOptions{HTTPExporterOptions: HTTPExporterOptions{Headers: headersOf(lh)}}
 	lexp, err := NewLogfireExporter("tok", lopts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lexp.Shutdown(context.Background()) })
@@ -500,10 +499,10 @@ func TestLogfireExporterSendsRawToken(t *testing.T) {
 	rc, srv := newRecorder(t, nil)
 	exp, err := NewLogfireExporter("  pylf_v1_us_abc123\n", &LogfireOptions{
 		BaseURL: srv.URL + "/",
-		HTTPExporterOptions: HTTPExporterOptions{Headers: map[string]string{
+		HTTPExporterOptions: HTTPExporterOptions{Headers: headersOf(map[string]string{
 			"authorization": "Bearer someone-else", // the token wins
 			"X-Extra":       "1",
-		}},
+		})},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
@@ -530,38 +529,6 @@ func TestLogfireExporter401SaysWhatToDo(t *testing.T) {
 	}
 }
 
-func TestLogfireEndpoint(t *testing.T) {
-	tests := []struct {
-		token, region, base string
-		want                string
-	}{
-		{"tok", "", "", LogfireUSEndpoint},
-		{"tok", "us", "", LogfireUSEndpoint},
-		{"tok", "EU", "", LogfireEUEndpoint},
-		{"tok", " eu ", "", LogfireEUEndpoint},
-		{"pylf_v1_eu_abc", "", "", LogfireEUEndpoint},
-		{"pylf_v2_us_abc", "", "", LogfireUSEndpoint},
-		{"pylf_v1_eu_abc", "us", "", LogfireUSEndpoint}, // an explicit region wins
-		{"pylf_v1_mars_abc", "", "", LogfireUSEndpoint},
-		{"tok", "eu", "https://logfire.example.com", "https://logfire.example.com/v1/logs"},
-		{"tok", "", "https://logfire.example.com/", "https://logfire.example.com/v1/logs"},
-		{"tok", "", "https://logfire.example.com/v1/logs", "https://logfire.example.com/v1/logs"},
-	}
-	for _, tt := range tests {
-		got, err := logfireEndpoint(tt.token, tt.region, tt.base)
-		require.NoError(t, err)
-		assert.Equal(t, tt.want, got, "%+v", tt)
-	}
-	_, err := logfireEndpoint("tok", "asia", "")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown Logfire region "asia": use "us" or "eu"`)
-
-	for _, tok := range []string{"pylf_v1_eu", "pylf_vx_eu_a", "pylf_v_eu_a", "pylf_v1", "xx"} {
-		assert.Empty(t, tokenRegion(tok), tok)
-	}
-	assert.Equal(t, "eu", tokenRegion("pylf_v12_eu_abc"))
-}
-
 func TestNewLogfireExporterErrors(t *testing.T) {
 	_, err := NewLogfireExporter("", nil)
 	require.Error(t, err)
@@ -584,7 +551,11 @@ func TestNewLogfireExporterErrors(t *testing.T) {
 
 	exp, err := NewLogfireExporter("tok", nil)
 	require.NoError(t, err)
-	assert.Contains(t, exp.String(), LogfireUSEndpoint)
+	assert.Equal(t, LogfireUSEndpoint, exp.Endpoint())
+	require.NoError(t, exp.Shutdown(context.Background()))
+	exp, err = NewLogfireExporter("pylf_v1_eu_abc", nil)
+	require.NoError(t, err)
+	assert.Equal(t, LogfireEUEndpoint, exp.Endpoint(), "the token's region")
 	require.NoError(t, exp.Shutdown(context.Background()))
 }
 
@@ -641,7 +612,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		_, srv := newRecorder(t, echo(code))
 
 		lopts := &LogfireOptions{BaseURL: srv.URL, HTTPExporterOptions: HTTPExporterOptions{
-			Headers: map[string]string{"X-Api-Key": apiKey},
+			Headers: headersOf(map[string]string{"X-Api-Key": apiKey}),
 		}}
 		lexp, err := NewLogfireExporter(token, lopts)
 		require.NoError(t, err)
@@ -649,9 +620,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		show(lexp, *lexp, lopts, *lopts, struct{ O LogfireOptions }{*lopts},
 			struct{ e HTTPExporter }{*lexp}, struct{ e *HTTPExporter }{lexp}, []any{lexp, *lexp})
 
-		hopts := &HTTPExporterOptions{Headers: map[string]string{
+		hopts := &HTTPExporterOptions{Headers: headersOf(map[string]string{
 			"Authorization": "Bearer " + apiKey, "x-honeycomb-team": apiKey, "X-Auth-Token": apiKey,
-		}}
+		})}
 		hexp, err := NewHTTPExporter(srv.URL+"/v1/logs?api_key="+queryKey, hopts)
 		require.NoError(t, err)
 		addResult(hexp.Export(context.Background(), []byte(testPayload), 3))
@@ -677,7 +648,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	// Network failures: refused (the URL carries a key in its query) and a timeout.
 	addr := closedAddr(t)
 	hexp, err := NewHTTPExporter("http://"+addr+"/v1/logs?api_key="+queryKey,
-		&HTTPExporterOptions{Headers: map[string]string{"Authorization": apiKey}})
+		&HTTPExporterOptions{Headers: headersOf(map[string]string{"Authorization": apiKey})})
 	require.NoError(t, err)
 	addResult(hexp.Export(context.Background(), []byte(testPayload), 1))
 	require.NoError(t, hexp.Shutdown(context.Background()))
@@ -713,7 +684,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		func() error { _, err := NewHTTPExporter("http://h/v1/logs?k="+queryKey+"#frag", nil); return err },
 		func() error { _, err := NewHTTPExporter("ftp://h/?k="+queryKey, nil); return err },
 		func() error {
-			_, err := NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: map[string]string{"Authorization": apiKey + "\n"}})
+			_, err := NewHTTPExporter("http://h/v1/logs", &HTTPExporterOptions{Headers: headersOf(map[string]string{"Authorization": apiKey + "\n"})})
 			return err
 		},
 		func() error { _, err := NewLogfireExporter(token+"\x01", nil); return err },
@@ -734,26 +705,35 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 	}
 	// The checks above are only meaningful if the echo reached the errors.
-	assert.Contains(t, strings.Join(texts, "\n"), redactedText)
+	assert.Contains(t, strings.Join(texts, "\n"), "[REDACTED]")
 }
 
-func TestStringForms(t *testing.T) {
-	exp := newTestExporter(t, "http://collector:4318/v1/logs?tenant=a", &HTTPExporterOptions{
-		Headers: map[string]string{"Authorization": "Bearer x", "X-Scope-OrgID": "tenant-a", "api-key": ""},
-		Timeout: 3 * time.Second,
-	})
-	want := `slogotlp.HTTPExporter{Endpoint:"http://collector:4318/v1/logs?[REDACTED]" Gzip:true Timeout:3s ` +
-		`Headers:{Api-Key:"" Authorization:"[REDACTED]" User-Agent:"slogotlp" X-Scope-Orgid:"[REDACTED]"}}`
-	assert.Equal(t, want, exp.String())
-	assert.Equal(t, want, fmt.Sprintf("%#v", exp))
-	assert.Equal(t, want, fmt.Sprintf("%+v", exp))
+// TestPrintedForms pins how secrets print: never, under any verb, nested or
+// not, through fmt, encoding/json and slog; the rest shows as a reader needs.
+func TestPrintedForms(t *testing.T) {
+	tok := NewSecret("pylf_v1_us_x")
+	assert.Equal(t, "pylf_v1_us_x", tok.Reveal())
+	for verb, want := range map[string]string{"%v": "[REDACTED]", "%+v": "[REDACTED]", "%s": "[REDACTED]",
+		"%x": "[REDACTED]", "%q": `"[REDACTED]"`, "%#v": `"[REDACTED]"`, "%d": "[REDACTED]"} {
+		assert.Equal(t, want, fmt.Sprintf(verb, tok), verb)
+	}
+	assert.Empty(t, fmt.Sprint(NewSecret("")), "an unset secret shows as unset")
+	assert.Empty(t, fmt.Sprint(Secret{}))
+	assert.Empty(t, Secret{}.Reveal())
 
-	var nilExp *HTTPExporter
-	assert.Equal(t, "<nil>", fmt.Sprint(nilExp))
-	assert.Equal(t, "slogotlp.HTTPExporter(nil)", HTTPExporter{}.String())
-	assert.Equal(t, "<nil>", HTTPExporter{}.LogValue().String())
-	assert.Equal(t, "slogotlp.ProxyExporter(nil)", ProxyExporter{}.GoString())
-	assert.Equal(t, "<nil>", ProxyExporter{}.LogValue().String())
+	h := headersOf(map[string]string{"Authorization": "Bearer x", "X-Scope-OrgID": "tenant-a", "api-key": ""})
+	assert.Equal(t, "map[Authorization:[REDACTED] X-Scope-OrgID:[REDACTED] api-key:]", fmt.Sprint(h))
+	assert.Equal(t, `slogotlp.Headers{"Authorization":"[REDACTED]", "X-Scope-OrgID":"[REDACTED]", "api-key":""}`,
+		fmt.Sprintf("%#v", h))
+
+	j, err := json.Marshal(LogfireOptions{Region: "eu", BaseURL: "https://lf.example",
+		HTTPExporterOptions: HTTPExporterOptions{Headers: Headers{"Authorization": tok}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Region":"eu","BaseURL":"https://lf.example","Format":0,"Headers":{"Authorization":"[REDACTED]"},`+
+		`"Timeout":0,"DisableGzip":false,"UserAgent":""}`, string(j))
+	j, err = json.Marshal(&ProxyOptions{Refresh: func(context.Context) (string, error) { return "", nil }})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Format":0,"Headers":null,"Timeout":0,"DisableGzip":false,"UserAgent":""}`, string(j))
 
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -761,28 +741,24 @@ func TestStringForms(t *testing.T) {
 			return slog.Attr{}
 		}
 		return a
-	}})).Info("x", "exp", exp)
-	assert.Equal(t, `msg=x exp.endpoint=http://collector:4318/v1/logs?[REDACTED] exp.gzip=true exp.timeout=3s `+
-		`exp.headers.Api-Key="" exp.headers.Authorization=[REDACTED] exp.headers.User-Agent=slogotlp exp.headers.X-Scope-Orgid=[REDACTED]`+"\n",
-		buf.String())
+	}})).Info("x", "tok", tok, "headers", h)
+	assert.Equal(t, `msg=x tok=[REDACTED] headers="map[Authorization:[REDACTED] X-Scope-OrgID:[REDACTED] api-key:]"`+"\n", buf.String())
 
-	opts := HTTPExporterOptions{Headers: map[string]string{"Authorization": "x", "b": "y"}, DisableGzip: true}
-	assert.Equal(t, `slogotlp.HTTPExporterOptions{Headers:{"Authorization":"[REDACTED]" "b":"[REDACTED]"} Timeout:0s DisableGzip:true Client:default UserAgent:""}`,
-		opts.String())
-	assert.Equal(t, `slogotlp.LogfireOptions{Region:"eu" BaseURL:"" Headers:{} Timeout:0s DisableGzip:false Client:default UserAgent:""}`,
-		LogfireOptions{Region: "eu"}.GoString())
-	j, err := json.Marshal(LogfireOptions{Region: "eu", HTTPExporterOptions: HTTPExporterOptions{Headers: map[string]string{"Authorization": "x"}}})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"region":"eu","headers":{"Authorization":"[REDACTED]"},"timeout":"0s","disableGzip":false,"client":"default"}`, string(j))
-	j, err = json.Marshal(&ProxyOptions{Refresh: func(context.Context) (string, error) { return "", nil }})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"timeout":"0s","disableGzip":false,"client":"default","refresh":true}`, string(j))
-	j, err = json.Marshal(opts)
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"headers":{"Authorization":"[REDACTED]","b":"[REDACTED]"},"timeout":"0s","disableGzip":true,"client":"default"}`, string(j))
-	assert.Equal(t, "[headers=[Authorization=[REDACTED] b=[REDACTED]] timeout=0s disable_gzip=true client=default user_agent=]", opts.LogValue().String())
-	assert.Equal(t, `slogotlp.ProxyOptions{Headers:{} Timeout:0s DisableGzip:false Client:default UserAgent:"" Refresh:false}`,
-		fmt.Sprintf("%#v", ProxyOptions{}))
+	// A verb fmt cannot apply to a pointer (%s) prints the pointed-to struct
+	// with every method switched off: the value behind Secret's own pointer
+	// keeps it out even then.
+	opts := &HTTPExporterOptions{Headers: h}
+	badVerbs := "%s %d %q" // a variable, so that vet lets the test make the mistake
+	assert.NotContains(t, fmt.Sprintf(badVerbs, struct{ O *HTTPExporterOptions }{opts}, []any{opts}, map[string]any{"o": opts}), "tenant-a")
+
+	// The exporters print no setting at all (their state sits behind a
+	// pointer); Endpoint says where they send, without the query.
+	exp := newTestExporter(t, "http://collector:4318/v1/logs?tenant=a", opts)
+	assert.Equal(t, "http://collector:4318/v1/logs?[REDACTED]", exp.Endpoint())
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", exp, exp, *exp)+fmt.Sprintf(badVerbs, struct{ E *HTTPExporter }{exp}, exp, exp), "tenant")
+	var nilExp *HTTPExporter
+	assert.Empty(t, nilExp.Endpoint())
+	assert.Empty(t, (&ProxyExporter{}).Endpoint())
 }
 
 func TestTruncateRunes(t *testing.T) {

@@ -2,10 +2,8 @@ package slogotlp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,32 +19,7 @@ type ProxyOptions struct {
 	// token too, the export is Fatal. It runs on the exporting goroutine with
 	// the export's context, so it must honour ctx. Default: nil, so a 401 is
 	// Fatal at once.
-	Refresh func(ctx context.Context) (string, error)
-}
-
-// String describes the options with every credential redacted.
-func (o ProxyOptions) String() string {
-	var b strings.Builder
-	b.WriteString("slogotlp.ProxyOptions{")
-	o.HTTPExporterOptions.appendFields(&b)
-	fmt.Fprintf(&b, " Refresh:%t}", o.Refresh != nil)
-	return b.String()
-}
-
-// GoString is String, so %#v redacts too.
-func (o ProxyOptions) GoString() string { return o.String() }
-
-// MarshalJSON writes the options with every credential redacted.
-func (o ProxyOptions) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		httpOptionsJSON
-		Refresh bool `json:"refresh"`
-	}{o.HTTPExporterOptions.jsonForm(), o.Refresh != nil})
-}
-
-// LogValue logs the options with every credential redacted.
-func (o ProxyOptions) LogValue() slog.Value {
-	return slog.GroupValue(append(o.HTTPExporterOptions.logAttrs(), slog.Bool("refresh", o.Refresh != nil))...)
+	Refresh func(ctx context.Context) (string, error) `json:"-"`
 }
 
 // ProxyExporter sends OTLP/HTTP JSON to a relay (see the relay package) that
@@ -86,6 +59,9 @@ func NewProxyExporter(endpoint, sessionToken string, opts *ProxyOptions) (*Proxy
 	}
 	if hasControl(tok) {
 		return nil, errors.New("slogotlp: the session token contains a control character or line break: pass the token as issued")
+	}
+	if o.Format != FormatJSON {
+		return nil, errors.New("slogotlp: the relay takes OTLP/JSON only: leave ProxyOptions.Format unset")
 	}
 	c, err := newHTTPCore(endpoint, o.HTTPExporterOptions)
 	if err != nil {
@@ -218,34 +194,12 @@ func (p *ProxyExporter) Shutdown(context.Context) error {
 	return nil
 }
 
-// String describes the exporter with the token and every credential
-// redacted.
-func (p ProxyExporter) String() string {
-	if p.s == nil {
-		return "slogotlp.ProxyExporter(nil)"
-	}
-	var b strings.Builder
-	b.WriteString("slogotlp.ProxyExporter{")
-	p.s.core.appendFields(&b)
-	fmt.Fprintf(&b, " Token:%q Refresh:%t}", p.tokenShown(), p.s.refresh != nil)
-	return b.String()
-}
-
-// GoString is String, so %#v redacts too.
-func (p ProxyExporter) GoString() string { return p.String() }
-
-// LogValue logs the exporter with the token and every credential redacted.
-func (p ProxyExporter) LogValue() slog.Value {
-	if p.s == nil {
-		return slog.StringValue("<nil>")
-	}
-	attrs := append(p.s.core.logAttrs(), slog.String("token", p.tokenShown()), slog.Bool("refresh", p.s.refresh != nil))
-	return slog.GroupValue(attrs...)
-}
-
-func (p ProxyExporter) tokenShown() string {
-	if *p.s.token.Load() == "" {
+// Endpoint returns the relay URL the exporter POSTs to, with its query
+// shown as [REDACTED]. Printing the exporter with fmt shows no setting, and
+// never the token: its state sits behind a pointer.
+func (p *ProxyExporter) Endpoint() string {
+	if p == nil || p.s == nil {
 		return ""
 	}
-	return redactedText
+	return p.s.core.display
 }

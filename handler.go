@@ -81,7 +81,7 @@ type HandlerOptions struct {
 	// given up. It is called from the export goroutine and must not block for
 	// long; it must not log through this handler. Errors never contain
 	// credentials. Default: nil, errors are only counted in Stats.
-	OnError func(error)
+	OnError func(error) `json:"-"`
 
 	// StackTraces adds exception.stacktrace, captured where the record was
 	// logged, to ERROR and FATAL records whose error value carries no stack
@@ -91,7 +91,7 @@ type HandlerOptions struct {
 	// TrimPaths, when set, rewrites file paths in code.file.path and in
 	// exception.stacktrace, e.g. to keep home directories from leaving the
 	// process (see TrimPath).
-	TrimPaths func(string) string
+	TrimPaths func(string) string `json:"-"`
 
 	// DropReportInterval is how often the handler logs a WARN record of its
 	// own counting the records dropped since the last report, if any were,
@@ -167,7 +167,8 @@ type Handler struct {
 }
 
 // groupFrame is one open group: the attributes bound at that depth,
-// pre-encoded as OTLP KeyValue elements each followed by a comma.
+// pre-encoded as protobuf KeyValue elements (LogRecord attributes at the
+// top, KeyValueList values below).
 type groupFrame struct {
 	name string
 	enc  []byte
@@ -215,16 +216,9 @@ func newHandler(exp Exporter, opts *HandlerOptions, hook func(*batcher)) *Handle
 	}
 	root := c.scopes.id(o.ScopeName, o.ScopeVersion)
 
-	env := []byte(`{"resourceLogs":[{"resource":{"attributes":[`)
-	var arr [16]slog.Attr
-	res, _ := collect(arr[:0], o.Resource, nil)
-	env = c.enc.appendAttrs(env, res, 0)
-	env = closeList(env)
-	env = append(env, `},"scopeLogs":[`...)
-
-	c.b = newBatcher(exp, o, env, c.scopes)
-	// Leave room for the envelope, the largest scope and the brackets.
-	c.maxRecord = o.MaxPayloadBytes - len(env) - scopeOverhead - 512
+	fr := newFraming(wireFormatOf(exp), encodeResource(&c.enc, o.Resource))
+	c.b = newBatcher(exp, o, fr, c.scopes)
+	c.maxRecord = fr.maxRecord(o.MaxPayloadBytes)
 	h := &Handler{c: c, scope: root, groups: []groupFrame{{shadow: -1}}}
 	if o.DropReportInterval > 0 {
 		c.b.report = h.reportDrops
@@ -299,7 +293,8 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 			continue
 		}
 		n := len(nl.enc)
-		nl.enc = h.c.enc.appendAttr(nl.enc, a, len(h.groups))
+		depth := len(h.groups) - 1
+		nl.enc = h.c.enc.appendAttr(nl.enc, elemTag(depth), a, depth)
 		if len(nl.enc) > n {
 			nl.keys = append(nl.keys, a.Key)
 			nl.ends = append(nl.ends, len(nl.enc))

@@ -13,8 +13,9 @@ const (
 	LevelFatal slog.Level = 12
 )
 
-// severityNumber maps a slog level to an OTLP SeverityNumber: level + 9,
-// clamped to 1..24, as the official otelslog bridge does. TRACE is 1, DEBUG 5,
+// severityNumber maps a slog level to an OTLP SeverityNumber: level + 9, as
+// the official otelslog bridge maps it, clamped to 1..24 so that no level
+// falls outside the enum (the bridge does not clamp). TRACE is 1, DEBUG 5,
 // INFO 9, WARN 13, ERROR 17 and FATAL 21.
 func severityNumber(l slog.Level) int {
 	n := int(l) + 9

@@ -5,14 +5,15 @@ import (
 	"math"
 	"strconv"
 	"sync"
-	"time"
 	"unicode/utf8"
 )
 
-// This file holds the append-based OTLP/HTTP JSON primitives. Every function
-// appends to a byte slice and returns it; none allocates except to grow the
-// slice. The output is valid JSON for every input: invalid UTF-8 becomes
-// U+FFFD and control characters are escaped.
+// This file holds the OTLP/HTTP JSON side: the append-based JSON primitives
+// and the transcoder that turns a queued protobuf LogRecord (otlpproto.go)
+// into its OTLP/JSON object. Every function appends to a byte slice and
+// returns it; none allocates except to grow the slice. The output is valid
+// JSON for every input: invalid UTF-8 becomes U+FFFD and control characters
+// are escaped.
 
 const hexDigits = "0123456789abcdef"
 
@@ -24,18 +25,9 @@ var safeSet = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// appendString appends s as a quoted JSON string, cut to at most max bytes of
-// input (max <= 0 means no limit). A cut string ends in "…" so a reader sees
-// that it was shortened.
-func appendString(buf []byte, s string, max int) []byte {
-	truncated := false
-	if max > 0 && len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s, truncated = s[:cut], true
-	}
+// appendString appends s as a quoted JSON string. (Strings are cut to
+// MaxValueLen when a record is encoded, not here.)
+func appendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -82,9 +74,6 @@ func appendString(buf []byte, s string, max int) []byte {
 		i += size
 	}
 	buf = append(buf, s[start:]...)
-	if truncated {
-		buf = append(buf, "…"...)
-	}
 	return append(buf, '"')
 }
 
@@ -94,12 +83,6 @@ func appendQuotedInt(buf []byte, n int64) []byte {
 	buf = append(buf, '"')
 	buf = strconv.AppendInt(buf, n, 10)
 	return append(buf, '"')
-}
-
-// appendUnixNano appends t as a quoted decimal count of nanoseconds since the
-// Unix epoch.
-func appendUnixNano(buf []byte, t time.Time) []byte {
-	return appendQuotedInt(buf, t.UnixNano())
 }
 
 // appendDouble appends f as an OTLP doubleValue body. Non-finite values use
@@ -133,31 +116,6 @@ func appendBase64(buf []byte, b []byte) []byte {
 	return append(buf, '"')
 }
 
-// appendKey appends the start of a KeyValue element: {"key":"k","value":
-func appendKey(buf []byte, key string) []byte {
-	buf = append(buf, `{"key":`...)
-	buf = appendString(buf, key, 0)
-	return append(buf, `,"value":`...)
-}
-
-// appendStringAttr appends one complete KeyValue element with a string value,
-// followed by a comma.
-func appendStringAttr(buf []byte, key, val string, max int) []byte {
-	buf = appendKey(buf, key)
-	buf = append(buf, `{"stringValue":`...)
-	buf = appendString(buf, val, max)
-	return append(buf, "}},"...)
-}
-
-// appendIntAttr appends one complete KeyValue element with an int value,
-// followed by a comma.
-func appendIntAttr(buf []byte, key string, n int64) []byte {
-	buf = appendKey(buf, key)
-	buf = append(buf, `{"intValue":`...)
-	buf = appendQuotedInt(buf, n)
-	return append(buf, "}},"...)
-}
-
 // closeList ends a JSON array whose elements were each written with a
 // trailing comma.
 func closeList(buf []byte) []byte {
@@ -166,6 +124,156 @@ func closeList(buf []byte) []byte {
 		return buf
 	}
 	return append(buf, ']')
+}
+
+// appendRecordJSON appends the OTLP/JSON LogRecord object for rec, a
+// protobuf LogRecord as appendRecord writes it: the same fields in the same
+// order, attributes (which appendRecord writes together) as one array.
+func appendRecordJSON(buf, rec []byte) []byte {
+	buf = append(buf, '{')
+	inAttrs := false
+	for f, rest, ok := nextField(rec); ok; f, rest, ok = nextField(rest) {
+		if inAttrs && f.tag != tagAttribute {
+			buf = closeList(buf)
+			buf = append(buf, ',')
+			inAttrs = false
+		}
+		switch f.tag {
+		case tagTime:
+			buf = append(buf, `"timeUnixNano":`...)
+			buf = appendQuotedInt(buf, int64(f.num))
+		case tagObservedTime:
+			buf = append(buf, `"observedTimeUnixNano":`...)
+			buf = appendQuotedInt(buf, int64(f.num))
+		case tagSeverityNumber:
+			buf = append(buf, `"severityNumber":`...)
+			buf = strconv.AppendUint(buf, f.num, 10)
+		case tagSeverityText:
+			buf = append(buf, `"severityText":`...)
+			buf = appendString(buf, string(f.data))
+		case tagEventName:
+			buf = append(buf, `"eventName":`...)
+			buf = appendString(buf, string(f.data))
+		case tagBody:
+			buf = append(buf, `"body":`...)
+			buf = appendAnyValueJSON(buf, f.data)
+		case tagAttribute:
+			if !inAttrs {
+				buf = append(buf, `"attributes":[`...)
+				inAttrs = true
+			}
+			buf = appendKeyValueJSON(buf, f.data)
+			buf = append(buf, ',')
+			continue
+		case tagDroppedAttributes:
+			buf = append(buf, `"droppedAttributesCount":`...)
+			buf = strconv.AppendUint(buf, f.num, 10)
+		case tagTraceID:
+			buf = append(buf, `"traceId":`...)
+			buf = appendHex(buf, f.data)
+		case tagSpanID:
+			buf = append(buf, `"spanId":`...)
+			buf = appendHex(buf, f.data)
+		case tagFlags:
+			buf = append(buf, `"flags":`...)
+			buf = strconv.AppendUint(buf, f.num, 10)
+		default:
+			continue // a field this transcoder does not write
+		}
+		buf = append(buf, ',')
+	}
+	if inAttrs {
+		buf = closeList(buf)
+		buf = append(buf, ',')
+	}
+	return closeObject(buf)
+}
+
+// closeObject ends a JSON object whose members were each written with a
+// trailing comma.
+func closeObject(buf []byte) []byte {
+	if n := len(buf); n > 0 && buf[n-1] == ',' {
+		buf[n-1] = '}'
+		return buf
+	}
+	return append(buf, '}')
+}
+
+// appendKeyValuesJSON appends the JSON elements, each followed by a comma,
+// of every KeyValue field (tag) in msg, such as a Resource's attributes.
+func appendKeyValuesJSON(buf []byte, msg []byte, tag uint64) []byte {
+	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
+		if f.tag == tag {
+			buf = appendKeyValueJSON(buf, f.data)
+			buf = append(buf, ',')
+		}
+	}
+	return buf
+}
+
+// appendKeyValueJSON appends {"key":...,"value":...} for a protobuf KeyValue.
+func appendKeyValueJSON(buf, kv []byte) []byte {
+	var key, value []byte
+	for f, rest, ok := nextField(kv); ok; f, rest, ok = nextField(rest) {
+		switch f.tag {
+		case tagKey:
+			key = f.data
+		case tagValue:
+			value = f.data
+		}
+	}
+	buf = append(buf, `{"key":`...)
+	buf = appendString(buf, string(key))
+	buf = append(buf, `,"value":`...)
+	buf = appendAnyValueJSON(buf, value)
+	return append(buf, '}')
+}
+
+// appendAnyValueJSON appends the OTLP/JSON form of a protobuf AnyValue.
+func appendAnyValueJSON(buf, av []byte) []byte {
+	f, _, ok := nextField(av)
+	if !ok {
+		return append(buf, "{}"...)
+	}
+	switch f.tag {
+	case tagString:
+		buf = append(buf, `{"stringValue":`...)
+		buf = appendString(buf, string(f.data))
+	case tagBool:
+		buf = append(buf, `{"boolValue":`...)
+		buf = strconv.AppendBool(buf, f.num != 0)
+	case tagInt:
+		buf = append(buf, `{"intValue":`...)
+		buf = appendQuotedInt(buf, int64(f.num))
+	case tagDouble:
+		buf = append(buf, `{"doubleValue":`...)
+		buf = appendDouble(buf, math.Float64frombits(f.num))
+	case tagBytes:
+		buf = append(buf, `{"bytesValue":`...)
+		buf = appendBase64(buf, f.data)
+	case tagArray:
+		if len(f.data) == 0 {
+			return append(buf, `{"arrayValue":{}}`...)
+		}
+		buf = append(buf, `{"arrayValue":{"values":[`...)
+		for e, rest, ok := nextField(f.data); ok; e, rest, ok = nextField(rest) {
+			buf = appendAnyValueJSON(buf, e.data)
+			buf = append(buf, ',')
+		}
+		buf = closeList(buf)
+		buf = append(buf, '}')
+	case tagKvlist:
+		if len(f.data) == 0 {
+			return append(buf, `{"kvlistValue":{}}`...)
+		}
+		buf = append(buf, `{"kvlistValue":{"values":[`...)
+		buf = appendKeyValuesJSON(buf, f.data, tagListValue)
+		buf = closeList(buf)
+		buf = append(buf, '}')
+	default:
+		return append(buf, "{}"...)
+	}
+	return append(buf, '}')
 }
 
 // Buffers are pooled as pointers to slices, as log/slog does. They start at

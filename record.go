@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -89,79 +89,86 @@ type encoder struct {
 	trimPath    func(string) string
 }
 
+// elemTag is the tag of an attribute element at group frame depth: a
+// LogRecord's own attributes at the top, KeyValueList values inside groups.
+func elemTag(depth int) byte {
+	if depth == 0 {
+		return tagAttribute
+	}
+	return tagListValue
+}
+
 // appendAttrs appends each of the already collected attrs as a KeyValue
-// element followed by a comma, skipping any whose key a later attr repeats.
-func (e *encoder) appendAttrs(buf []byte, attrs []slog.Attr, depth int) []byte {
+// element (field tag), skipping any whose key a later attr repeats.
+func (e *encoder) appendAttrs(buf []byte, tag byte, attrs []slog.Attr, depth int) []byte {
 	for i, a := range attrs {
 		if shadowed(a.Key, attrs[i+1:]) {
 			continue
 		}
-		buf = e.appendAttr(buf, a, depth)
+		buf = e.appendAttr(buf, tag, a, depth)
 	}
 	return buf
 }
 
-// appendAttr appends one KeyValue element and a comma. A group whose members
+// appendAttr appends one KeyValue element (field tag). A group whose members
 // all turn out empty is rolled back, as slog omits empty groups.
-func (e *encoder) appendAttr(buf []byte, a slog.Attr, depth int) []byte {
+func (e *encoder) appendAttr(buf []byte, tag byte, a slog.Attr, depth int) []byte {
 	mark := len(buf)
-	buf = appendKey(buf, a.Key)
+	buf, start := openLen(buf, tag)
+	buf = appendStringField(buf, tagKey, a.Key, 0)
+	buf, vstart := openLen(buf, tagValue)
 	buf, ok := e.appendValue(buf, a.Value, depth)
 	if !ok {
 		return buf[:mark]
 	}
-	return append(buf, "},"...)
+	buf = closeLen(buf, vstart)
+	return closeLen(buf, start)
 }
 
-// appendValue appends v (resolved) as an OTLP AnyValue. It reports false when
-// v is a group that ends up empty, so the caller can omit the attribute.
+// appendValue appends v (resolved) as the content of an OTLP AnyValue: the
+// one field of its oneof, or nothing for an empty value. It reports false
+// when v is a group that ends up empty, so the caller can omit the
+// attribute.
 func (e *encoder) appendValue(buf []byte, v slog.Value, depth int) ([]byte, bool) {
 	switch v.Kind() {
 	case slog.KindString:
-		buf = append(buf, `{"stringValue":`...)
-		buf = appendString(buf, v.String(), e.maxValueLen)
+		return appendStringField(buf, tagString, v.String(), e.maxValueLen), true
 	case slog.KindInt64:
-		buf = append(buf, `{"intValue":`...)
-		buf = appendQuotedInt(buf, v.Int64())
+		return appendIntValue(buf, v.Int64()), true
 	case slog.KindUint64:
-		u := v.Uint64()
-		if u > 1<<63-1 {
+		if u := v.Uint64(); u > math.MaxInt64 {
 			// OTLP has no unsigned integer: rather than wrap to a negative
 			// number, keep the exact decimal digits as a string.
-			buf = append(buf, `{"stringValue":"`...)
-			buf = strconv.AppendUint(buf, u, 10)
-			buf = append(buf, '"')
-		} else {
-			buf = append(buf, `{"intValue":`...)
-			buf = appendQuotedInt(buf, int64(u))
+			return appendUintString(buf, u), true
 		}
+		return appendIntValue(buf, int64(v.Uint64())), true
 	case slog.KindFloat64:
-		buf = append(buf, `{"doubleValue":`...)
-		buf = appendDouble(buf, v.Float64())
+		buf = append(buf, tagDouble)
+		return appendFixed64(buf, math.Float64bits(v.Float64())), true
 	case slog.KindBool:
-		buf = append(buf, `{"boolValue":`...)
-		buf = strconv.AppendBool(buf, v.Bool())
+		b := byte(0)
+		if v.Bool() {
+			b = 1
+		}
+		return append(buf, tagBool, b), true
 	case slog.KindDuration:
-		buf = append(buf, `{"intValue":`...)
-		buf = appendQuotedInt(buf, int64(v.Duration()))
+		return appendIntValue(buf, int64(v.Duration())), true
 	case slog.KindTime:
-		buf = append(buf, `{"stringValue":"`...)
+		buf, start := openLen(buf, tagString)
 		buf = v.Time().AppendFormat(buf, time.RFC3339Nano)
-		buf = append(buf, '"')
+		return closeLen(buf, start), true
 	case slog.KindGroup:
 		if depth >= maxDepth {
 			return e.appendDepthExceeded(buf), true
 		}
 		var arr [16]slog.Attr
 		attrs, _ := collect(arr[:0], v.Group(), nil)
-		buf = append(buf, `{"kvlistValue":{"values":[`...)
-		start := len(buf)
-		buf = e.appendAttrs(buf, attrs, depth+1)
-		if len(buf) == start {
-			return buf, false
+		buf, lstart := openLen(buf, tagKvlist)
+		buf = e.appendAttrs(buf, tagListValue, attrs, depth+1)
+		if len(buf) == lstart {
+			return buf[:lstart-2], false
 		}
-		buf = closeList(buf)
-		buf = append(buf, '}')
+		return closeLen(buf, lstart), true
 	case slog.KindLogValuer:
 		// Resolve already ran; a LogValuer that returns another LogValuer
 		// past slog's own limit lands here.
@@ -169,11 +176,15 @@ func (e *encoder) appendValue(buf []byte, v slog.Value, depth int) ([]byte, bool
 	default:
 		return e.appendAny(buf, v.Any(), depth), true
 	}
-	return append(buf, '}'), true
+}
+
+func appendIntValue(buf []byte, n int64) []byte {
+	buf = append(buf, tagInt)
+	return appendVarint(buf, uint64(n))
 }
 
 func (e *encoder) appendDepthExceeded(buf []byte) []byte {
-	return append(buf, `{"stringValue":"!DEPTH"}`...)
+	return appendStringField(buf, tagString, "!DEPTH", 0)
 }
 
 // appendAny encodes a KindAny value: []byte as bytesValue, an error as its
@@ -185,9 +196,7 @@ func (e *encoder) appendAny(buf []byte, x any, depth int) (out []byte) {
 	mark := len(buf)
 	defer func() {
 		if r := recover(); r != nil {
-			out = append(buf[:mark], `{"stringValue":`...)
-			out = appendString(out, fmt.Sprintf("!PANIC: %v", r), e.maxValueLen)
-			out = append(out, '}')
+			out = appendStringField(buf[:mark], tagString, fmt.Sprintf("!PANIC: %v", r), e.maxValueLen)
 		}
 	}()
 	if depth >= maxDepth {
@@ -195,67 +204,60 @@ func (e *encoder) appendAny(buf []byte, x any, depth int) (out []byte) {
 	}
 	switch x := x.(type) {
 	case nil:
-		return append(buf, `{}`...)
+		return buf
 	case []byte:
-		buf = append(buf, `{"bytesValue":`...)
-		buf = appendBase64(buf, x)
-		return append(buf, '}')
+		return appendBytesField(buf, tagBytes, x)
 	case error:
-		return e.appendStringValue(buf, x.Error())
+		return appendStringField(buf, tagString, x.Error(), e.maxValueLen)
 	case fmt.Stringer:
-		return e.appendStringValue(buf, x.String())
+		return appendStringField(buf, tagString, x.String(), e.maxValueLen)
 	}
 	rv := reflect.ValueOf(x)
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			return append(buf, `{"arrayValue":{}}`...)
-		}
-		buf = append(buf, `{"arrayValue":{"values":[`...)
+		buf, astart := openLen(buf, tagArray)
 		for i := range rv.Len() {
-			buf, _ = e.appendElem(buf, rv.Index(i), depth+1)
-			buf = append(buf, ',')
+			var vstart int
+			buf, vstart = openLen(buf, tagListValue)
+			buf = e.appendElem(buf, rv.Index(i), depth+1)
+			buf = closeLen(buf, vstart)
 		}
-		buf = closeList(buf)
-		return append(buf, "}}"...)
+		return closeLen(buf, astart)
 	case reflect.Map:
 		if rv.Type().Key().Kind() != reflect.String {
 			break
 		}
 		keys := rv.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
-		buf = append(buf, `{"kvlistValue":{"values":[`...)
+		buf, lstart := openLen(buf, tagKvlist)
 		for _, k := range keys {
-			buf = appendKey(buf, k.String())
-			buf, _ = e.appendElem(buf, rv.MapIndex(k), depth+1)
-			buf = append(buf, "},"...)
+			var kstart, vstart int
+			buf, kstart = openLen(buf, tagListValue)
+			buf = appendStringField(buf, tagKey, k.String(), 0)
+			buf, vstart = openLen(buf, tagValue)
+			buf = e.appendElem(buf, rv.MapIndex(k), depth+1)
+			buf = closeLen(buf, vstart)
+			buf = closeLen(buf, kstart)
 		}
-		buf = closeList(buf)
-		return append(buf, "}}"...)
+		return closeLen(buf, lstart)
 	}
-	return e.appendStringValue(buf, fmt.Sprintf("%+v", x))
+	return appendStringField(buf, tagString, fmt.Sprintf("%+v", x), e.maxValueLen)
 }
 
 // appendElem encodes an element of a slice or map through slog's own
 // conversion, so an int in a []any is an intValue like an int attribute.
-func (e *encoder) appendElem(buf []byte, rv reflect.Value, depth int) ([]byte, bool) {
+func (e *encoder) appendElem(buf []byte, rv reflect.Value, depth int) []byte {
 	if !rv.CanInterface() {
-		return append(buf, `{}`...), true
+		return buf
 	}
 	v := slog.AnyValue(rv.Interface()).Resolve()
 	mark := len(buf)
 	buf, ok := e.appendValue(buf, v, depth)
 	if !ok {
 		// An empty group inside a list still needs a value in its place.
-		return append(buf[:mark], `{"kvlistValue":{}}`...), true
+		return append(buf[:mark], tagKvlist, 0)
 	}
-	return buf, true
-}
-
-func (e *encoder) appendStringValue(buf []byte, s string) []byte {
-	buf = append(buf, `{"stringValue":`...)
-	buf = appendString(buf, s, e.maxValueLen)
-	return append(buf, '}')
+	return buf
 }
 
 // The times OTLP's fixed64 nanoseconds can hold (time.UnixNano's range,
@@ -265,7 +267,10 @@ var (
 	maxTime = time.Unix(0, 1<<63-1)
 )
 
-// appendRecord appends r as one OTLP/JSON LogRecord object.
+// appendRecord appends r as the fields of one protobuf LogRecord. The fields
+// come in the order OTLP/JSON readers are used to (times, severity, body,
+// attributes, trace context), which protobuf allows; appendRecordJSON keeps
+// that order.
 func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, now time.Time) []byte {
 	c := h.c
 	t := r.Time
@@ -274,17 +279,18 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 		// cannot express would make receivers refuse the whole payload.
 		t = now
 	}
-	buf = append(buf, `{"timeUnixNano":`...)
-	buf = appendUnixNano(buf, t)
-	buf = append(buf, `,"observedTimeUnixNano":`...)
-	buf = appendUnixNano(buf, now)
-	buf = append(buf, `,"severityNumber":`...)
-	buf = strconv.AppendInt(buf, int64(severityNumber(r.Level)), 10)
-	buf = append(buf, `,"severityText":"`...)
+	buf = append(buf, tagTime)
+	buf = appendFixed64(buf, uint64(t.UnixNano()))
+	buf = append(buf, tagObservedTime)
+	buf = appendFixed64(buf, uint64(now.UnixNano()))
+	buf = append(buf, tagSeverityNumber)
+	buf = appendVarint(buf, uint64(severityNumber(r.Level)))
+	buf, start := openLen(buf, tagSeverityText)
 	buf = appendSeverityText(buf, r.Level)
-	buf = append(buf, `","body":{"stringValue":`...)
-	buf = appendString(buf, r.Message, c.enc.maxValueLen)
-	buf = append(buf, '}')
+	buf = closeLen(buf, start)
+	buf, start = openLen(buf, tagBody)
+	buf = appendStringField(buf, tagString, r.Message, c.enc.maxValueLen)
+	buf = closeLen(buf, start)
 
 	var arr [24]slog.Attr
 	attrs := arr[:0]
@@ -293,10 +299,6 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 		attrs, recErr = collectAttr(attrs, a, recErr)
 		return true
 	})
-
-	mark := len(buf)
-	buf = append(buf, `,"attributes":[`...)
-	start := len(buf)
 	if c.addSource {
 		buf = c.enc.appendSource(buf, r.PC)
 	}
@@ -307,25 +309,18 @@ func (h *Handler) appendRecord(buf []byte, ctx context.Context, r slog.Record, n
 		buf = c.enc.appendException(buf, err, c.stacks && r.Level >= slog.LevelError)
 	}
 	buf = h.appendGroup(buf, 0, attrs)
-	if len(buf) == start {
-		buf = buf[:mark]
-	} else {
-		buf = closeList(buf)
-	}
 
 	if ctx != nil {
 		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 			// Any valid span context correlates, sampled or not.
 			tid, sid := sc.TraceID(), sc.SpanID()
-			buf = append(buf, `,"traceId":`...)
-			buf = appendHex(buf, tid[:])
-			buf = append(buf, `,"spanId":`...)
-			buf = appendHex(buf, sid[:])
-			buf = append(buf, `,"flags":`...)
-			buf = strconv.AppendUint(buf, uint64(sc.TraceFlags()), 10)
+			buf = appendBytesField(buf, tagTraceID, tid[:])
+			buf = appendBytesField(buf, tagSpanID, sid[:])
+			buf = append(buf, tagFlags)
+			buf = appendFixed32(buf, uint32(sc.TraceFlags()))
 		}
 	}
-	return append(buf, '}')
+	return buf
 }
 
 // appendGroup appends the bound attributes of group frame i, then either the
@@ -335,7 +330,7 @@ func (h *Handler) appendGroup(buf []byte, i int, attrs []slog.Attr) []byte {
 	lv := &h.groups[i]
 	if i == len(h.groups)-1 {
 		buf = lv.appendBound(buf, attrs)
-		return h.c.enc.appendAttrs(buf, attrs, i)
+		return h.c.enc.appendAttrs(buf, elemTag(i), attrs, i)
 	}
 	var held []byte // the attribute the group replaces, if any
 	if j := lv.shadow; j >= 0 {
@@ -346,16 +341,20 @@ func (h *Handler) appendGroup(buf []byte, i int, attrs []slog.Attr) []byte {
 	} else {
 		buf = append(buf, lv.enc...)
 	}
+	// The next group is one more attribute of this frame: a KeyValue whose
+	// value is a kvlist holding the inner frames.
 	mark := len(buf)
-	buf = appendKey(buf, h.groups[i+1].name)
-	buf = append(buf, `{"kvlistValue":{"values":[`...)
-	start := len(buf)
+	buf, kstart := openLen(buf, elemTag(i))
+	buf = appendStringField(buf, tagKey, h.groups[i+1].name, 0)
+	buf, vstart := openLen(buf, tagValue)
+	buf, lstart := openLen(buf, tagKvlist)
 	buf = h.appendGroup(buf, i+1, attrs)
-	if len(buf) == start {
+	if len(buf) == lstart {
 		return append(buf[:mark], held...)
 	}
-	buf = closeList(buf)
-	return append(buf, "}}},"...)
+	buf = closeLen(buf, lstart)
+	buf = closeLen(buf, vstart)
+	return closeLen(buf, kstart)
 }
 
 // segStart returns where bound attribute j starts in enc.

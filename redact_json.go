@@ -137,7 +137,7 @@ func (w *jsonWalker) walk(t json.Token, start int) error {
 		return w.array()
 	case string:
 		if out, ch := w.rd.scrubStr(t, w.st, w.depth+1); ch {
-			w.edits = append(w.edits, jsonEdit{start, int(w.dec.InputOffset()), string(appendString(nil, out, 0))})
+			w.edits = append(w.edits, jsonEdit{start, int(w.dec.InputOffset()), string(appendString(nil, out))})
 		}
 	case json.Number:
 		if s := string(t); len(s) >= 13 && !strings.ContainsAny(s, ".eE-") {
@@ -168,7 +168,7 @@ func (w *jsonWalker) object() error {
 			w.st.pushKey(key)
 			w.st.note(matched)
 			w.st.pop()
-			w.edits = append(w.edits, jsonEdit{start, int(w.dec.InputOffset()), string(appendString(nil, w.rd.replacement, 0))})
+			w.edits = append(w.edits, jsonEdit{start, int(w.dec.InputOffset()), string(appendString(nil, w.rd.replacement))})
 			continue
 		}
 		w.st.pushKey(key)

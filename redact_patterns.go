@@ -260,7 +260,6 @@ var (
 
 func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
 
-
 // findIPv4 finds dotted quads: runs of digits and dots made of exactly four
 // numbers (a trailing '.' ends a sentence) that validIPv4 accepts. Longer
 // runs ("1.2.3.4.5", OIDs) are not addresses. It allocates only for a match.

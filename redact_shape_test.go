@@ -194,7 +194,7 @@ func TestRedactedErrorExceptionType(t *testing.T) {
 
 	h := NewHandler(discardExporter{}, nil)
 	defer func() { _ = h.Shutdown(context.Background()) }()
-	buf := h.appendRecord(nil, context.Background(), got[0], time.Now())
+	buf := appendRecordJSON(nil, h.appendRecord(nil, context.Background(), got[0], time.Now()))
 	var rec struct {
 		Attributes []struct {
 			Key   string `json:"key"`

@@ -27,7 +27,7 @@ func (h *Handler) WithScope(name, version string) *Handler {
 }
 
 // scopeRegistry interns instrumentation scopes. Handlers hold an index; the
-// batcher reads the pre-encoded JSON through a lock-free snapshot.
+// batcher reads the pre-encoded forms through a lock-free snapshot.
 type scopeRegistry struct {
 	mu    sync.Mutex
 	byKey map[[2]string]int32
@@ -35,7 +35,8 @@ type scopeRegistry struct {
 }
 
 type scopeInfo struct {
-	json []byte // {"name":"...","version":"..."}
+	json  []byte // {"name":"...","version":"..."}
+	proto []byte // the InstrumentationScope message
 }
 
 func (s *scopeRegistry) id(name, version string) int32 {
@@ -48,17 +49,19 @@ func (s *scopeRegistry) id(name, version string) int32 {
 	if s.byKey == nil {
 		s.byKey = map[[2]string]int32{}
 	}
-	j := append([]byte(`{"name":`), appendString(nil, name, 0)...)
+	j := append([]byte(`{"name":`), appendString(nil, name)...)
+	p := appendStringField(nil, tagScopeName, name, 0)
 	if version != "" {
 		j = append(j, `,"version":`...)
-		j = appendString(j, version, 0)
+		j = appendString(j, version)
+		p = appendStringField(p, tagScopeVersion, version, 0)
 	}
 	j = append(j, '}')
 	var list []scopeInfo
 	if p := s.list.Load(); p != nil {
 		list = slices.Clone(*p)
 	}
-	list = append(list, scopeInfo{json: j})
+	list = append(list, scopeInfo{json: j, proto: p})
 	id := int32(len(list) - 1)
 	s.byKey[k] = id
 	s.list.Store(&list)

@@ -182,9 +182,9 @@ func (t *pathTrimmer) trimText(s string) string {
 //     build info and the caller's stack on first use;
 //   - any other absolute path keeps its last directory and file name.
 //
-// Relative paths are returned as they are. The handler applies it to source
-// locations; the redactor applies it to exception.stacktrace and
-// code.file.path values.
+// Relative paths are returned as they are. The redactor applies it to
+// exception.stacktrace and code.file.path values; the handler applies it
+// to its own only when HandlerOptions.TrimPaths is set (TrimStack fits).
 func TrimPath(path string) string {
 	return defaultTrimmer().trim(path)
 }

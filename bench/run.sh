@@ -2,8 +2,12 @@
 # Runs the bench module's measurements one after another (never in
 # parallel: the machine has 2 cores) and prints the tables.
 #   BenchmarkHandle, -count=6, compared with benchstat per contender;
-#   cmd/e2e: both stacks, 5 runs each, alternating, gzip off and on.
+#   cmd/e2e: both stacks, 5 runs each, alternating, gzip off and on;
+#   cmd/paced: each stack's highest lossless paced rate, then the lossless
+#   mode (about 5 minutes; see its doc comment for quicker runs).
 # Usage: bash run.sh [N]   (N records per e2e run, default 200000)
+#   PACED_ARGS overrides cmd/paced's arguments (default: -search), e.g.
+#   PACED_ARGS="-search -duration 2s -need 1" bash run.sh
 set -euo pipefail
 cd "$(dirname "$0")"
 n="${1:-200000}"
@@ -30,3 +34,9 @@ echo
 echo "## End to end: $n records per run, loopback receiver"
 go build -o "$out/e2e" ./cmd/e2e
 "$out/e2e" -runs 5 -n "$n"
+
+echo
+echo "## Paced load: highest rate each stack delivers without loss"
+go build -o "$out/paced" ./cmd/paced
+# shellcheck disable=SC2086 # PACED_ARGS is a list of flags
+"$out/paced" ${PACED_ARGS:--search}

@@ -47,14 +47,17 @@ func startCollectorReceiver(t *testing.T) (endpoint string, sink *consumertest.L
 	return "http://" + addr + "/v1/logs", sink
 }
 
-// TestCollectorReceiver sends through the library's HTTP exporter, gzip on
-// and off, to the Collector's OTLP/HTTP receiver: every record arrives,
-// decoded by the Collector, with its attributes.
+// TestCollectorReceiver sends through the library's HTTP exporter, JSON and
+// protobuf, gzip on and off, to the Collector's OTLP/HTTP receiver: every
+// record arrives, decoded by the Collector, with its attributes.
 func TestCollectorReceiver(t *testing.T) {
-	for _, gz := range []bool{true, false} {
-		t.Run("gzip="+strconv.FormatBool(gz), func(t *testing.T) {
+	for _, tc := range []struct {
+		format slogotlp.WireFormat
+		gz     bool
+	}{{slogotlp.FormatJSON, true}, {slogotlp.FormatJSON, false}, {slogotlp.FormatProtobuf, true}, {slogotlp.FormatProtobuf, false}} {
+		t.Run(tc.format.String()+"/gzip="+strconv.FormatBool(tc.gz), func(t *testing.T) {
 			endpoint, sink := startCollectorReceiver(t)
-			exp, err := slogotlp.NewHTTPExporter(endpoint, &slogotlp.HTTPExporterOptions{DisableGzip: !gz})
+			exp, err := slogotlp.NewHTTPExporter(endpoint, &slogotlp.HTTPExporterOptions{DisableGzip: !tc.gz, Format: tc.format})
 			require.NoError(t, err)
 			var errs []error
 			h := slogotlp.NewHandler(exp, &slogotlp.HandlerOptions{
@@ -107,26 +110,30 @@ func TestCollectorReceiver(t *testing.T) {
 
 // TestQuickstartToCollector is the README's "try it with a real Collector"
 // run, with the Collector's receiver in place of the container: the
-// quickstart, configured only by OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, delivers
-// its records there.
+// quickstart, configured only by OTEL_EXPORTER_OTLP_LOGS_ENDPOINT (and the
+// protocol), delivers its records there in either encoding.
 func TestQuickstartToCollector(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the quickstart")
 	}
-	endpoint, sink := startCollectorReceiver(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "run", "github.com/soliplex/slogotlp/examples/quickstart")
-	cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT="+endpoint)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	assert.Equal(t, 3, sink.LogRecordCount(), "%s", out)
-	var msgs []string
-	for _, ld := range sink.AllLogs() {
-		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-		for i := range lrs.Len() {
-			msgs = append(msgs, lrs.At(i).Body().Str())
-		}
+	for _, protocol := range []string{"http/json", "http/protobuf"} {
+		t.Run(protocol, func(t *testing.T) {
+			endpoint, sink := startCollectorReceiver(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "go", "run", "github.com/soliplex/slogotlp/examples/quickstart")
+			cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT="+endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL="+protocol)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.Equal(t, 3, sink.LogRecordCount(), "%s", out)
+			var msgs []string
+			for _, ld := range sink.AllLogs() {
+				lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+				for i := range lrs.Len() {
+					msgs = append(msgs, lrs.At(i).Body().Str())
+				}
+			}
+			assert.Len(t, msgs, 3)
+		})
 	}
-	assert.Len(t, msgs, 3)
 }

@@ -21,12 +21,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// capture is an Exporter that keeps a copy of every payload it is given.
+// capture is an Exporter that keeps a copy of every payload it is given, in
+// the wire format it asks for.
 type capture struct {
+	format   slogotlp.WireFormat
 	mu       sync.Mutex
 	payloads [][]byte
 	counts   []int
 }
+
+func (c *capture) WireFormat() slogotlp.WireFormat { return c.format }
 
 func (c *capture) Export(_ context.Context, payload []byte, records int) slogotlp.Result {
 	c.mu.Lock()
@@ -44,9 +48,15 @@ func (c *capture) snapshot() ([][]byte, []int) {
 	return slices.Clone(c.payloads), slices.Clone(c.counts)
 }
 
-// newHandler returns a handler exporting into a capture. The drop reports
-// are switched off so that only the test's own records are exported.
+// newHandler returns a handler exporting OTLP/JSON into a capture. The drop
+// reports are switched off so that only the test's own records are exported.
 func newHandler(t testing.TB, opts *slogotlp.HandlerOptions) (*slogotlp.Handler, *capture) {
+	t.Helper()
+	return newHandlerFormat(t, opts, slogotlp.FormatJSON)
+}
+
+// newHandlerFormat is newHandler for either wire format.
+func newHandlerFormat(t testing.TB, opts *slogotlp.HandlerOptions, format slogotlp.WireFormat) (*slogotlp.Handler, *capture) {
 	t.Helper()
 	var o slogotlp.HandlerOptions
 	if opts != nil {
@@ -55,36 +65,74 @@ func newHandler(t testing.TB, opts *slogotlp.HandlerOptions) (*slogotlp.Handler,
 	if o.DropReportInterval == 0 {
 		o.DropReportInterval = -1
 	}
-	c := &capture{}
+	c := &capture{format: format}
 	h := slogotlp.NewHandler(c, &o)
 	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
 	return h, c
 }
 
-// decode parses one payload the way the Collector's OTLP/HTTP receiver does,
-// after checking that it is valid JSON (the Collector's iterator is more
-// lenient than the JSON grammar).
+// decode parses one payload, JSON or protobuf, the way the Collector's
+// OTLP/HTTP receiver does. JSON is first checked to be valid JSON (the
+// Collector's iterator is more lenient than the JSON grammar); protobuf is
+// told apart by its first byte (field 1, length-delimited).
 func decode(t testing.TB, payload []byte) plog.Logs {
 	t.Helper()
-	require.Truef(t, json.Valid(payload), "payload is not valid JSON: %s", payload)
 	req := plogotlp.NewExportRequest()
+	if len(payload) > 0 && payload[0] != '{' {
+		require.NoErrorf(t, req.UnmarshalProto(payload), "collector rejects protobuf payload: %x", payload)
+		return req.Logs()
+	}
+	require.Truef(t, json.Valid(payload), "payload is not valid JSON: %s", payload)
 	require.NoErrorf(t, req.UnmarshalJSON(payload), "collector rejects payload: %s", payload)
 	return req.Logs()
 }
 
-// export runs log against a fresh handler, shuts it down, and returns every
-// payload decoded, checking that each holds the record count the exporter
-// was told.
+// export runs log against a fresh handler in each wire format, JSON first,
+// shuts it down, and returns the payloads of the last (protobuf) run
+// decoded, checking that each holds the record count the exporter was told,
+// and that the JSON payloads decode to the same records (a differential test
+// of the two encodings; only the timestamps, taken anew in each run, may
+// differ). log runs once per format: state it keeps must start afresh.
 func export(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotlp.Handler)) []plog.Logs {
 	t.Helper()
-	h, c := newHandler(t, opts)
-	log(h)
-	require.NoError(t, h.Shutdown(context.Background()))
-	payloads, counts := c.snapshot()
-	out := make([]plog.Logs, len(payloads))
-	for i, p := range payloads {
-		out[i] = decode(t, p)
-		require.Equal(t, counts[i], out[i].LogRecordCount(), "record count passed to Export")
+	decoded := map[slogotlp.WireFormat][]plog.Logs{}
+	for _, format := range []slogotlp.WireFormat{slogotlp.FormatJSON, slogotlp.FormatProtobuf} {
+		h, c := newHandlerFormat(t, opts, format)
+		log(h)
+		require.NoError(t, h.Shutdown(context.Background()))
+		payloads, counts := c.snapshot()
+		for i, p := range payloads {
+			l := decode(t, p)
+			require.Equal(t, counts[i], l.LogRecordCount(), "record count passed to Export (%s)", format)
+			decoded[format] = append(decoded[format], l)
+		}
+	}
+	jsonRecs, protoRecs := decoded[slogotlp.FormatJSON], decoded[slogotlp.FormatProtobuf]
+	require.Equal(t, sameShape(t, jsonRecs), sameShape(t, protoRecs), "JSON and protobuf payloads decode to different records")
+	return protoRecs
+}
+
+// sameShape renders decoded payloads as JSON with every timestamp zeroed, so
+// that two runs of the same logging compare equal.
+func sameShape(t testing.TB, ls []plog.Logs) []string {
+	t.Helper()
+	var out []string
+	for _, l := range ls {
+		c := plog.NewLogs()
+		l.CopyTo(c)
+		for i := range c.ResourceLogs().Len() {
+			rl := c.ResourceLogs().At(i)
+			for j := range rl.ScopeLogs().Len() {
+				lrs := rl.ScopeLogs().At(j).LogRecords()
+				for k := range lrs.Len() {
+					lrs.At(k).SetTimestamp(0)
+					lrs.At(k).SetObservedTimestamp(0)
+				}
+			}
+		}
+		b, err := (&plog.JSONMarshaler{}).MarshalLogs(c)
+		require.NoError(t, err)
+		out = append(out, string(b))
 	}
 	return out
 }

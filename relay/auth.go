@@ -52,8 +52,8 @@ func newVerifier(c Config, now func() time.Time) (*verifier, error) {
 	var methods []string
 	var keyFunc jwt.Keyfunc
 	switch {
-	case len(c.JWTSecret) > 0:
-		secret := append([]byte(nil), c.JWTSecret...)
+	case c.JWTSecret.Reveal() != "":
+		secret := []byte(c.JWTSecret.Reveal())
 		methods = hmacMethods
 		keyFunc = func(t *jwt.Token) (any, error) {
 			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soliplex/slogotlp"
 	"golang.org/x/time/rate"
 )
 
@@ -45,8 +46,8 @@ func BenchmarkRelay(b *testing.B) {
 			}))
 			defer up.Close()
 			t := &http.Transport{MaxIdleConnsPerHost: 64}
-			r, err := New(Config{Upstream: up.URL + "/v1/logs", UpstreamToken: serverToken,
-				JWTSecret: []byte(testSecret), HTTPClient: &http.Client{Transport: t},
+			r, err := New(Config{Upstream: up.URL + "/v1/logs", UpstreamToken: slogotlp.NewSecret(serverToken),
+				JWTSecret: slogotlp.NewSecret(testSecret), HTTPClient: &http.Client{Transport: t},
 				UserRate: rate.Inf, SessionRate: rate.Inf})
 			if err != nil {
 				b.Fatal(err)

@@ -12,12 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soliplex/slogotlp"
+	"github.com/soliplex/slogotlp/internal/logfire"
 	"golang.org/x/time/rate"
 )
 
-// LogfireUSLogs is the default upstream: Pydantic Logfire's US-region OTLP/HTTP
-// logs endpoint.
-const LogfireUSLogs = "https://logfire-us.pydantic.dev/v1/logs"
+// LogfireUSLogs is Pydantic Logfire's US-region OTLP/HTTP logs endpoint, the
+// default upstream for a token that names no region.
+const LogfireUSLogs = logfire.USBaseURL + logfire.LogsPath
+
+// DefaultUpstream is the upstream of a Config that sets none: the Logfire
+// region the write token names in its prefix ("pylf_v1_eu_..." is the EU),
+// else LogfireUSLogs, as Logfire's own SDKs choose.
+func DefaultUpstream(token slogotlp.Secret) string {
+	u, _ := logfire.LogsEndpoint(token.Reveal(), "", "") // no explicit region: cannot fail
+	return u
+}
 
 // Defaults used where a Config field is zero.
 const (
@@ -36,26 +46,29 @@ const (
 // JWTSecret, JWTPublicKeyPEM or JWKSURL must be set, because a relay that
 // checks no identity would hand the Logfire write token to anyone.
 //
-// Config redacts UpstreamToken and JWTSecret when printed with fmt (%v, %+v,
-// %#v) or logged with slog, so it is safe to log a Config at startup.
+// UpstreamToken and JWTSecret are slogotlp.Secret values: printed with fmt
+// (any verb), encoding/json or slog they show as [REDACTED], so it is safe
+// to log a Config at start-up.
 type Config struct {
-	// Upstream is the OTLP/HTTP logs URL the relay forwards to.
-	// Default: LogfireUSLogs. Point it at a local OpenTelemetry Collector
-	// (http://127.0.0.1:4318/v1/logs) for tests.
+	// Upstream is the OTLP/HTTP logs URL the relay forwards to. Default:
+	// the Logfire region UpstreamToken names in its prefix
+	// ("pylf_v1_eu_..." goes to the EU), else LogfireUSLogs. Point it at a
+	// local OpenTelemetry Collector (http://127.0.0.1:4318/v1/logs) for
+	// tests.
 	Upstream string
 	// UpstreamToken is sent raw in the upstream Authorization header, as
 	// Logfire expects its write token. Empty sends no Authorization header
-	// (a Collector that needs none). Never logged.
-	UpstreamToken string
+	// (a Collector that needs none). Never printed.
+	UpstreamToken slogotlp.Secret
 	// UpstreamTimeout bounds one upstream request; on expiry the client gets
 	// 504. Default: 10s.
 	UpstreamTimeout time.Duration
 	// HTTPClient sends upstream requests. Default: a client with its own
 	// transport (no client-level timeout; UpstreamTimeout applies).
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 
-	// JWTSecret verifies HS256/HS384/HS512 tokens. Never logged.
-	JWTSecret []byte
+	// JWTSecret verifies HS256/HS384/HS512 tokens. Never printed.
+	JWTSecret slogotlp.Secret
 	// JWTPublicKeyPEM is an RSA or ECDSA public key in PEM form. RSA keys
 	// accept RS256/384/512 and PS256/384/512; an ECDSA key accepts only the
 	// ES algorithm of its curve (P-256: ES256, P-384: ES384, P-521: ES512).
@@ -98,55 +111,14 @@ type Config struct {
 
 	// Logger receives the relay's own operational logs (never tokens or
 	// bodies). Default: a logger that discards.
-	Logger *slog.Logger
-}
-
-const redacted = "[REDACTED]"
-
-func redact(set bool) string {
-	if set {
-		return redacted
-	}
-	return ""
-}
-
-// String shows the configuration with secrets redacted.
-func (c Config) String() string {
-	return fmt.Sprintf("relay.Config{Upstream:%q UpstreamToken:%q UpstreamTimeout:%s JWTSecret:%q JWTPublicKeyPEM:%t JWKSURL:%q Issuer:%q Audience:%q ClockSkew:%s UserRate:%v UserBurst:%d SessionRate:%v SessionBurst:%d MaxBodyBytes:%d DisableIdentityStamping:%t}",
-		c.Upstream, redact(c.UpstreamToken != ""), c.UpstreamTimeout, redact(len(c.JWTSecret) > 0),
-		len(c.JWTPublicKeyPEM) > 0, c.JWKSURL, c.Issuer, c.Audience, c.ClockSkew,
-		float64(c.UserRate), c.UserBurst, float64(c.SessionRate), c.SessionBurst,
-		c.MaxBodyBytes, c.DisableIdentityStamping)
-}
-
-// GoString keeps %#v from printing the secrets.
-func (c Config) GoString() string { return c.String() }
-
-// LogValue keeps slog from printing the secrets.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("upstream", c.Upstream),
-		slog.String("upstream_token", redact(c.UpstreamToken != "")),
-		slog.Duration("upstream_timeout", c.UpstreamTimeout),
-		slog.String("jwt_secret", redact(len(c.JWTSecret) > 0)),
-		slog.Bool("jwt_public_key", len(c.JWTPublicKeyPEM) > 0),
-		slog.String("jwks_url", c.JWKSURL),
-		slog.String("issuer", c.Issuer),
-		slog.String("audience", c.Audience),
-		slog.Float64("user_rate", float64(c.UserRate)),
-		slog.Int("user_burst", c.UserBurst),
-		slog.Float64("session_rate", float64(c.SessionRate)),
-		slog.Int("session_burst", c.SessionBurst),
-		slog.Int64("max_body_bytes", c.MaxBodyBytes),
-		slog.Bool("identity_stamping", !c.DisableIdentityStamping),
-	)
+	Logger *slog.Logger `json:"-"`
 }
 
 // withDefaults returns a copy with every zero field resolved, so the caller's
 // struct is never changed.
 func (c Config) withDefaults() Config {
 	if c.Upstream == "" {
-		c.Upstream = LogfireUSLogs
+		c.Upstream = DefaultUpstream(c.UpstreamToken)
 	}
 	c.UpstreamTimeout = positiveOr(c.UpstreamTimeout, DefaultUpstreamTimeout)
 	if c.HTTPClient == nil {
@@ -178,7 +150,7 @@ func positiveOr[T ~int | ~int64 | ~float64](v, def T) T {
 
 func (c Config) validate() error {
 	n := 0
-	if len(c.JWTSecret) > 0 {
+	if c.JWTSecret.Reveal() != "" {
 		n++
 	}
 	if len(c.JWTPublicKeyPEM) > 0 {
@@ -190,7 +162,7 @@ func (c Config) validate() error {
 	if n != 1 {
 		return errors.New("relay: set exactly one of JWTSecret (RELAY_JWT_SECRET), JWTPublicKeyPEM (RELAY_JWT_PUBLIC_KEY) or JWKSURL (RELAY_JWKS_URL)")
 	}
-	if len(c.JWTSecret) > 0 && len(c.JWTSecret) < 32 {
+	if c.JWTSecret.Reveal() != "" && len(c.JWTSecret.Reveal()) < 32 {
 		return errors.New("relay: JWTSecret is shorter than 32 bytes; use a longer random secret")
 	}
 	u, err := url.Parse(c.Upstream)
@@ -203,7 +175,7 @@ func (c Config) validate() error {
 			return fmt.Errorf("relay: JWKSURL %q is not an http(s) URL", c.JWKSURL)
 		}
 	}
-	if strings.ContainsAny(c.UpstreamToken, "\r\n") {
+	if strings.ContainsAny(c.UpstreamToken.Reveal(), "\r\n") {
 		return errors.New("relay: UpstreamToken contains a line break; check LOGFIRE_TOKEN or the token file")
 	}
 	return nil
@@ -214,10 +186,10 @@ func (c Config) validate() error {
 // LOGFIRE_TOKEN_FILE, RELAY_JWT_SECRET_FILE and RELAY_JWT_PUBLIC_KEY name.
 // Unset variables leave fields zero, so New applies the defaults.
 //
-//	LOGFIRE_TOKEN, LOGFIRE_TOKEN_FILE       upstream write token (the file wins)
+//	LOGFIRE_TOKEN, LOGFIRE_TOKEN_FILE       upstream write token (setting both is an error)
 //	RELAY_UPSTREAM                          upstream OTLP/HTTP logs URL
 //	RELAY_UPSTREAM_TIMEOUT                  e.g. 10s
-//	RELAY_JWT_SECRET, RELAY_JWT_SECRET_FILE HMAC secret (the file wins)
+//	RELAY_JWT_SECRET, RELAY_JWT_SECRET_FILE HMAC secret (setting both is an error)
 //	RELAY_JWT_PUBLIC_KEY                    path of an RSA or ECDSA PEM public key
 //	RELAY_JWKS_URL, RELAY_JWKS_REFRESH      JWKS endpoint and cache lifetime
 //	RELAY_JWT_ISSUER, RELAY_JWT_AUDIENCE    expected iss and aud
@@ -267,17 +239,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return f
 	}
 
-	c.UpstreamToken = get("LOGFIRE_TOKEN")
-	if b := readFile("LOGFIRE_TOKEN_FILE"); b != nil {
-		c.UpstreamToken = strings.TrimSpace(string(b))
+	tok, _, err := logfire.TokenFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("relay: %w", err))
 	}
+	c.UpstreamToken = slogotlp.NewSecret(tok)
 	c.Upstream = get("RELAY_UPSTREAM")
 	c.UpstreamTimeout = dur("RELAY_UPSTREAM_TIMEOUT")
-	if v := getenv("RELAY_JWT_SECRET"); v != "" {
-		c.JWTSecret = []byte(v)
-	}
-	if b := readFile("RELAY_JWT_SECRET_FILE"); b != nil {
-		c.JWTSecret = []byte(strings.TrimRight(string(b), "\r\n"))
+	if getenv("RELAY_JWT_SECRET") != "" && get("RELAY_JWT_SECRET_FILE") != "" {
+		errs = append(errs, errors.New("relay: both RELAY_JWT_SECRET and RELAY_JWT_SECRET_FILE are set: unset one of them"))
+	} else if v := getenv("RELAY_JWT_SECRET"); v != "" {
+		c.JWTSecret = slogotlp.NewSecret(v)
+	} else if b := readFile("RELAY_JWT_SECRET_FILE"); b != nil {
+		c.JWTSecret = slogotlp.NewSecret(strings.TrimRight(string(b), "\r\n"))
 	}
 	c.JWTPublicKeyPEM = readFile("RELAY_JWT_PUBLIC_KEY")
 	c.JWKSURL = get("RELAY_JWKS_URL")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/soliplex/slogotlp"
 	"github.com/soliplex/slogotlp/relay"
 )
 
@@ -24,11 +25,11 @@ func ExampleNew() {
 	}))
 	defer upstream.Close()
 
-	secret := []byte("an HMAC secret of at least 32 bytes!")
+	secret := "an HMAC secret of at least 32 bytes!"
 	rl, err := relay.New(relay.Config{
 		Upstream:      upstream.URL + "/v1/logs",
-		UpstreamToken: "server-write-token",
-		JWTSecret:     secret,
+		UpstreamToken: slogotlp.NewSecret("server-write-token"),
+		JWTSecret:     slogotlp.NewSecret(secret),
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -40,7 +41,7 @@ func ExampleNew() {
 
 	session, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"sub": "alice", "sid": "s-42", "exp": time.Now().Add(time.Hour).Unix(),
-	}).SignedString(secret)
+	}).SignedString([]byte(secret))
 	req := httptest.NewRequest(http.MethodPost, relay.LogsPath, strings.NewReader(
 		`{"resourceLogs":[{"resource":{"attributes":[{"key":"enduser.id","value":{"stringValue":"mallory"}}]},"scopeLogs":[]}]}`))
 	req.Header.Set("Authorization", "Bearer "+session)
@@ -53,11 +54,12 @@ func ExampleNew() {
 	// client status: 200
 }
 
-// Printing or logging a Config never shows the write token or the JWT secret.
-func ExampleConfig_String() {
-	cfg := relay.Config{UpstreamToken: "pylf_v1_us_secret", JWTSecret: []byte("hmac secret"), Issuer: "https://auth.example"}
+// Printing or logging a Config never shows the write token or the JWT secret:
+// both are slogotlp.Secret values.
+func ExampleConfig_secrets() {
+	cfg := relay.Config{UpstreamToken: slogotlp.NewSecret("pylf_v1_us_secret"), JWTSecret: slogotlp.NewSecret("hmac secret"), Issuer: "https://auth.example"}
 	s := fmt.Sprintf("%+v", cfg)
-	fmt.Println(strings.Contains(s, "pylf_v1_us_secret"), strings.Contains(s, "hmac secret"), strings.Contains(s, `UpstreamToken:"[REDACTED]"`))
+	fmt.Println(strings.Contains(s, "pylf_v1_us_secret"), strings.Contains(s, "hmac secret"), strings.Contains(s, "UpstreamToken:[REDACTED]"))
 	// Output: false false true
 }
 

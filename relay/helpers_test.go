@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/soliplex/slogotlp"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -85,8 +86,8 @@ func newTestRelayClock(t testing.TB, u *upstream, edit func(*Config), now func()
 	t.Helper()
 	cfg := Config{
 		Upstream:      u.URL + "/v1/logs",
-		UpstreamToken: serverToken,
-		JWTSecret:     []byte(testSecret),
+		UpstreamToken: slogotlp.NewSecret(serverToken),
+		JWTSecret:     slogotlp.NewSecret(testSecret),
 		Issuer:        testIssuer,
 		Audience:      testAudience,
 		HTTPClient:    u.Client(),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/soliplex/slogotlp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -78,7 +79,7 @@ func TestJWKS(t *testing.T) {
 		map[string]string{"kty": "oct", "kid": "h1", "k": base64.RawURLEncoding.EncodeToString([]byte(testSecret))})
 	clock := &fakeClock{t: time.Now()}
 	r := newTestRelayClock(t, u, func(c *Config) {
-		c.JWTSecret = nil
+		c.JWTSecret = slogotlp.NewSecret("")
 		c.JWKSURL = js.URL
 		c.JWKSRefresh = time.Minute
 		c.HTTPClient = http.DefaultClient

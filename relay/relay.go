@@ -33,7 +33,9 @@ const maxUpstreamReply = 64 << 10
 // r); mux.Handle("/healthz", r)), not under http.StripPrefix.
 // Call Close when done to stop its bucket sweeper.
 type Relay struct {
-	cfg    Config
+	// cfg sits behind a pointer so that fmt, which cannot call methods on
+	// unexported fields, prints an address rather than its secrets.
+	cfg    *Config
 	log    *slog.Logger
 	verify *verifier
 	limits *limiter
@@ -60,7 +62,7 @@ func newRelay(cfg Config, now func() time.Time) (*Relay, error) {
 		return nil, err
 	}
 	r := &Relay{
-		cfg:        c,
+		cfg:        &c,
 		log:        c.Logger,
 		limits:     newLimiter(c),
 		mux:        http.NewServeMux(),
@@ -99,15 +101,6 @@ func (r *Relay) Close() {
 		}
 	})
 }
-
-// String describes the relay without its secrets.
-func (r *Relay) String() string { return "relay.Relay{" + r.cfg.String() + "}" }
-
-// GoString keeps %#v from printing the secrets.
-func (r *Relay) GoString() string { return r.String() }
-
-// LogValue keeps slog from printing the secrets.
-func (r *Relay) LogValue() slog.Value { return r.cfg.LogValue() }
 
 func (r *Relay) sweepLoop() {
 	defer close(r.done)
@@ -196,8 +189,8 @@ func (r *Relay) forward(w http.ResponseWriter, req *http.Request, body []byte, g
 	if gz {
 		up.Header.Set("Content-Encoding", "gzip")
 	}
-	if r.cfg.UpstreamToken != "" {
-		up.Header.Set("Authorization", r.cfg.UpstreamToken)
+	if r.cfg.UpstreamToken.Reveal() != "" {
+		up.Header.Set("Authorization", r.cfg.UpstreamToken.Reveal())
 	}
 	start := time.Now()
 	resp, err := r.cfg.HTTPClient.Do(up)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/soliplex/slogotlp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -151,9 +152,9 @@ func TestUnauthorized(t *testing.T) {
 	u := newUpstream(t)
 	hs := newTestRelay(t, u, nil)
 	rsaKey, rsaPEM := rsaKeys(t)
-	rs := newTestRelay(t, u, func(c *Config) { c.JWTSecret = nil; c.JWTPublicKeyPEM = rsaPEM })
+	rs := newTestRelay(t, u, func(c *Config) { c.JWTSecret = slogotlp.NewSecret(""); c.JWTPublicKeyPEM = rsaPEM })
 	ecKey, ecPEM := ecKeys(t, elliptic.P256())
-	es := newTestRelay(t, u, func(c *Config) { c.JWTSecret = nil; c.JWTPublicKeyPEM = ecPEM })
+	es := newTestRelay(t, u, func(c *Config) { c.JWTSecret = slogotlp.NewSecret(""); c.JWTPublicKeyPEM = ecPEM })
 	otherEC, _ := ecKeys(t, elliptic.P384())
 
 	mod := func(f func(jwt.MapClaims)) jwt.MapClaims { c := claims("alice", ""); f(c); return c }
@@ -457,7 +458,7 @@ func TestHealthzAndRoutes(t *testing.T) {
 
 func TestNoUpstreamTokenSendsNoAuthorization(t *testing.T) {
 	u := newUpstream(t)
-	r := newTestRelay(t, u, func(c *Config) { c.UpstreamToken = "" })
+	r := newTestRelay(t, u, func(c *Config) { c.UpstreamToken = slogotlp.NewSecret("") })
 	require.Equal(t, http.StatusOK, post(t, r, hsToken(t, "alice", ""), []byte(sampleBody), nil).Code)
 	assert.Empty(t, u.requests()[0].header.Values("Authorization"))
 }
@@ -532,7 +533,7 @@ func TestOwnLogsHoldNoSecrets(t *testing.T) {
 }
 
 func TestRedaction(t *testing.T) {
-	cfg := Config{UpstreamToken: serverToken, JWTSecret: []byte(testSecret), Upstream: "http://127.0.0.1:1/v1/logs"}
+	cfg := Config{UpstreamToken: slogotlp.NewSecret(serverToken), JWTSecret: slogotlp.NewSecret(testSecret), Upstream: "http://127.0.0.1:1/v1/logs"}
 	r, err := New(cfg)
 	require.NoError(t, err)
 	defer r.Close()
@@ -548,19 +549,19 @@ func TestRedaction(t *testing.T) {
 		assert.NotContains(t, s, testSecret)
 		assert.NotContains(t, s, fmt.Sprint([]byte(testSecret))[1:20])
 	}
-	assert.Contains(t, fmt.Sprint(cfg), redacted)
+	assert.Contains(t, fmt.Sprint(cfg), "[REDACTED]")
 }
 
 func TestNewValidates(t *testing.T) {
 	_, rsaPEM := rsaKeys(t)
 	for name, cfg := range map[string]Config{
 		"no key":       {},
-		"two keys":     {JWTSecret: []byte(testSecret), JWKSURL: "http://127.0.0.1/jwks"},
-		"short secret": {JWTSecret: []byte("short")},
+		"two keys":     {JWTSecret: slogotlp.NewSecret(testSecret), JWKSURL: "http://127.0.0.1/jwks"},
+		"short secret": {JWTSecret: slogotlp.NewSecret("short")},
 		"bad pem":      {JWTPublicKeyPEM: []byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")},
-		"bad upstream": {JWTSecret: []byte(testSecret), Upstream: "ftp://x"},
+		"bad upstream": {JWTSecret: slogotlp.NewSecret(testSecret), Upstream: "ftp://x"},
 		"bad jwks url": {JWKSURL: "nope"},
-		"token break":  {JWTSecret: []byte(testSecret), UpstreamToken: "a\nb"},
+		"token break":  {JWTSecret: slogotlp.NewSecret(testSecret), UpstreamToken: slogotlp.NewSecret("a\nb")},
 	} {
 		_, err := New(cfg)
 		assert.Error(t, err, name)
@@ -581,7 +582,6 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, os.WriteFile(tokFile, []byte(serverToken+"\n"), 0o600))
 	require.NoError(t, os.WriteFile(keyFile, rsaPEM, 0o600))
 	env := map[string]string{
-		"LOGFIRE_TOKEN":          "ignored-because-the-file-wins",
 		"LOGFIRE_TOKEN_FILE":     tokFile,
 		"RELAY_UPSTREAM":         "http://127.0.0.1:4318/v1/logs",
 		"RELAY_UPSTREAM_TIMEOUT": "3s",
@@ -598,7 +598,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	c, err := ConfigFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
-	assert.Equal(t, serverToken, c.UpstreamToken)
+	assert.Equal(t, slogotlp.NewSecret(serverToken), c.UpstreamToken)
 	assert.Equal(t, "http://127.0.0.1:4318/v1/logs", c.Upstream)
 	assert.Equal(t, 3*time.Second, c.UpstreamTimeout)
 	assert.Equal(t, rsaPEM, c.JWTPublicKeyPEM)
@@ -613,6 +613,16 @@ func TestConfigFromEnv(t *testing.T) {
 	r, err := New(c)
 	require.NoError(t, err)
 	r.Close()
+
+	// The token and the HMAC secret each come from one place: setting both
+	// the variable and the file is an error naming them, as in the library.
+	both := map[string]string{"LOGFIRE_TOKEN": "x", "LOGFIRE_TOKEN_FILE": tokFile,
+		"RELAY_JWT_SECRET": testSecret, "RELAY_JWT_SECRET_FILE": tokFile}
+	_, err = ConfigFromEnv(func(k string) string { return both[k] })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "both LOGFIRE_TOKEN and LOGFIRE_TOKEN_FILE are set")
+	assert.Contains(t, err.Error(), "both RELAY_JWT_SECRET and RELAY_JWT_SECRET_FILE are set")
+	assert.NotContains(t, err.Error(), testSecret)
 
 	empty, err := ConfigFromEnv(func(string) string { return "" })
 	require.NoError(t, err)
@@ -629,4 +639,20 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	assert.NotContains(t, err.Error(), testSecret)
 	assert.True(t, errors.Is(err, os.ErrNotExist))
+}
+
+// TestDefaultUpstreamFollowsTheTokenRegion: with no Upstream, the relay sends
+// to the Logfire region its token names, as the library's exporter does.
+func TestDefaultUpstreamFollowsTheTokenRegion(t *testing.T) {
+	for tok, want := range map[string]string{
+		"pylf_v1_eu_abc":        slogotlp.LogfireEUEndpoint,
+		"pylf_v1_us_abc":        slogotlp.LogfireUSEndpoint,
+		"pylf_v2_stagingeu_abc": "https://logfire-eu.pydantic.info/v1/logs",
+		"legacy-token":          slogotlp.LogfireUSEndpoint,
+		"":                      slogotlp.LogfireUSEndpoint,
+	} {
+		assert.Equal(t, want, DefaultUpstream(slogotlp.NewSecret(tok)), tok)
+		c := Config{UpstreamToken: slogotlp.NewSecret(tok)}.withDefaults()
+		assert.Equal(t, want, c.Upstream, tok)
+	}
 }

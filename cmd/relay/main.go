@@ -44,7 +44,7 @@ func main() {
 // flagEnv maps each flag to the environment variable it overrides.
 var flagEnv = []struct{ flag, env, help string }{
 	{"addr", "RELAY_ADDR", "listen address (default 127.0.0.1:8080)"},
-	{"upstream", "RELAY_UPSTREAM", "upstream OTLP/HTTP logs URL (default " + relay.LogfireUSLogs + ")"},
+	{"upstream", "RELAY_UPSTREAM", "upstream OTLP/HTTP logs URL (default: the Logfire region the token names, else " + relay.LogfireUSLogs + ")"},
 	{"upstream-timeout", "RELAY_UPSTREAM_TIMEOUT", "timeout of one upstream request (default 10s)"},
 	{"token-file", "LOGFIRE_TOKEN_FILE", "file holding the Logfire write token (else LOGFIRE_TOKEN)"},
 	{"jwt-secret-file", "RELAY_JWT_SECRET_FILE", "file holding the HMAC secret for HS256/384/512 (else RELAY_JWT_SECRET)"},
@@ -67,6 +67,24 @@ var flagEnv = []struct{ flag, env, help string }{
 // run serves until ctx is done, then shuts down gracefully. ready, when
 // non-nil, learns the bound address (tests listen on port 0).
 func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer, ready func(net.Addr)) error {
+	s, err := readSettings(args, getenv, logOut)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, s, logOut, ready)
+}
+
+// settings is everything the relay binary was told, checked.
+type settings struct {
+	addr            string
+	level           slog.Level
+	shutdownTimeout time.Duration
+	cfg             relay.Config
+}
+
+// readSettings reads the flags, each overriding the environment variable
+// named in its help, then the relay's Config from the result.
+func readSettings(args []string, getenv func(string) string, logOut io.Writer) (settings, error) {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(logOut)
 	vals := make(map[string]*string, len(flagEnv))
@@ -74,10 +92,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		vals[f.flag] = fs.String(f.flag, "", f.help+" [$"+f.env+"]")
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return settings{}, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q; configure with flags or environment variables", fs.Args())
+		return settings{}, fmt.Errorf("unexpected arguments %q; configure with flags or environment variables", fs.Args())
 	}
 	set := map[string]string{}
 	fs.Visit(func(f *flag.Flag) {
@@ -94,32 +112,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		return getenv(k)
 	}
 
-	var level slog.Level
+	s := settings{addr: get("RELAY_ADDR"), shutdownTimeout: 20 * time.Second}
+	if s.addr == "" {
+		s.addr = "127.0.0.1:8080"
+	}
 	if v := get("RELAY_LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return fmt.Errorf("RELAY_LOG_LEVEL=%q: use debug, info, warn or error", v)
+		if err := s.level.UnmarshalText([]byte(v)); err != nil {
+			return settings{}, fmt.Errorf("RELAY_LOG_LEVEL=%q: use debug, info, warn or error", v)
 		}
 	}
-	shutdownTimeout := 20 * time.Second
 	if v := get("RELAY_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("RELAY_SHUTDOWN_TIMEOUT=%q is not a duration like 20s", v)
+			return settings{}, fmt.Errorf("RELAY_SHUTDOWN_TIMEOUT=%q is not a duration like 20s", v)
 		}
-		shutdownTimeout = d
+		s.shutdownTimeout = d
 	}
-	addr := get("RELAY_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-
 	cfg, err := relay.ConfigFromEnv(get)
 	if err != nil {
-		return err
+		return settings{}, err
+	}
+	s.cfg = cfg
+	return s, nil
+}
+
+// serve runs the relay with s until ctx is done.
+func serve(ctx context.Context, s settings, logOut io.Writer, ready func(net.Addr)) error {
+	cfg := s.cfg
+	if cfg.Upstream == "" {
+		cfg.Upstream = relay.DefaultUpstream(cfg.UpstreamToken)
 	}
 	// Dogfooding: the relay's own records go to stderr and, through the
 	// slogotlp handler, to the same upstream with the server's token.
-	otlp, err := selfLogger(cfg, level)
+	otlp, err := selfLogger(cfg, s.level)
 	if err != nil {
 		return err
 	}
@@ -128,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		defer cancel()
 		_ = otlp.Shutdown(sctx)
 	}()
-	handler := slogmulti.Fanout(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}), otlp)
+	handler := slogmulti.Fanout(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: s.level}), otlp)
 	logger := slog.New(handler)
 	cfg.Logger = logger
 	rl, err := relay.New(cfg)
@@ -137,9 +162,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	}
 	defer rl.Close()
 
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (RELAY_ADDR): %w", addr, err)
+		return fmt.Errorf("listen on %s (RELAY_ADDR): %w", s.addr, err)
 	}
 	srv := &http.Server{
 		Handler:           rl,
@@ -148,7 +173,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 	}
-	logger.Info("relay: listening", slog.String("addr", ln.Addr().String()), slog.Any("config", rl))
+	logger.Info("relay: listening", slog.String("addr", ln.Addr().String()), slog.Any("config", cfg))
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -160,13 +185,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("relay: shutting down", slog.Duration("deadline", shutdownTimeout))
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	logger.Info("relay: shutting down", slog.Duration("deadline", s.shutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
 		<-served
-		return fmt.Errorf("requests still in flight after %s: %w", shutdownTimeout, err)
+		return fmt.Errorf("requests still in flight after %s: %w", s.shutdownTimeout, err)
 	}
 	<-served
 	logger.Info("relay: stopped")
@@ -178,8 +203,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 // not log about failing to log.
 func selfLogger(cfg relay.Config, level slog.Level) (*slogotlp.Handler, error) {
 	opts := &slogotlp.HTTPExporterOptions{}
-	if cfg.UpstreamToken != "" {
-		opts.Headers = map[string]string{"Authorization": cfg.UpstreamToken}
+	if cfg.UpstreamToken.Reveal() != "" {
+		opts.Headers = slogotlp.Headers{"Authorization": cfg.UpstreamToken}
 	}
 	exp, err := slogotlp.NewHTTPExporter(cfg.Upstream, opts)
 	if err != nil {

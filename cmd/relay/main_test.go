@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/soliplex/slogotlp"
 	"github.com/soliplex/slogotlp/relay"
 )
 
@@ -142,4 +144,32 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, io.Discard, nil)
 		assert.Error(t, err, name)
 	}
+}
+
+// TestRunWithOnlyTheDocumentedSettings starts the binary the way the README
+// does: a token file and a JWT secret file, no RELAY_UPSTREAM. The upstream
+// then defaults to the Logfire region the token names. (The log level keeps
+// the relay's own records from being shipped to the real Logfire.)
+func TestRunWithOnlyTheDocumentedSettings(t *testing.T) {
+	dir := t.TempDir()
+	tokFile, secretFile := dir+"/token", dir+"/jwt"
+	require.NoError(t, os.WriteFile(tokFile, []byte("pylf_v1_eu_DOCTOKEN\n"), 0o600))
+	require.NoError(t, os.WriteFile(secretFile, []byte(secret+"\n"), 0o600))
+	env := map[string]string{"LOGFIRE_TOKEN_FILE": tokFile, "RELAY_JWT_SECRET_FILE": secretFile, "RELAY_LOG_LEVEL": "error"}
+
+	s, err := readSettings([]string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, s.cfg.Upstream, "nothing set it")
+	assert.Equal(t, slogotlp.LogfireEUEndpoint, relay.DefaultUpstream(s.cfg.UpstreamToken), "an eu token goes to the EU region")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, s, io.Discard, func(a net.Addr) { addrc <- a }) }()
+	resp, err := http.Get("http://" + (<-addrc).String() + relay.HealthzPath)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
 }

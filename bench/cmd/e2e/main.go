@@ -32,6 +32,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/soliplex/slogotlp"
+	"github.com/soliplex/slogotlp/bench/internal/otlprecv"
 )
 
 // result is what one run of one stack reports (a child prints it as JSON).
@@ -81,7 +82,7 @@ func run(n int, stack string, gz bool, endpoint string, runs int) error {
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
 
-	rc := &receiver{}
+	rc := &otlprecv.Receiver{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -92,7 +93,7 @@ func run(n int, stack string, gz bool, endpoint string, runs int) error {
 	url := "http://" + ln.Addr().String() + "/v1/logs"
 
 	if runs <= 0 {
-		rc.reset()
+		rc.Reset()
 		res, err := logRecords(stack, n, gz, url)
 		if err != nil {
 			return err
@@ -114,7 +115,7 @@ func run(n int, stack string, gz bool, endpoint string, runs int) error {
 				order = []string{"otel", "ours"}
 			}
 			for _, s := range order {
-				rc.reset()
+				rc.Reset()
 				res, err := child(self, s, n, gz, url)
 				if err != nil {
 					return err
@@ -145,13 +146,10 @@ func child(self, stack string, n int, gz bool, url string) (result, error) {
 	return res, json.Unmarshal(out.Bytes(), &res)
 }
 
-func fill(res *result, rc *receiver) {
-	res.Received = rc.records.Load()
-	res.WireBytes = rc.wire.Load()
-	res.RawBytes = rc.raw.Load()
-	res.Requests = rc.requests.Load()
-	res.Bad = rc.bad.Load()
-	res.LastNano = rc.last.Load()
+func fill(res *result, rc *otlprecv.Receiver) {
+	c := rc.Counts()
+	res.Received, res.WireBytes, res.RawBytes = c.Records, c.WireBytes, c.RawBytes
+	res.Requests, res.Bad, res.LastNano = c.Requests, c.Bad, c.LastNano
 }
 
 // logRecords builds the stack, logs n records in a tight loop, shuts the

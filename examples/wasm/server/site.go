@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/soliplex/slogotlp"
 	"github.com/soliplex/slogotlp/relay"
 )
 
@@ -67,8 +68,8 @@ func newSite(cfg siteConfig) (*site, error) {
 	}
 	r, err := relay.New(relay.Config{
 		Upstream:      cfg.Upstream,
-		UpstreamToken: cfg.UpstreamToken,
-		JWTSecret:     secret,
+		UpstreamToken: slogotlp.NewSecret(cfg.UpstreamToken),
+		JWTSecret:     slogotlp.NewSecret(string(secret)),
 		Logger:        cfg.Logger,
 	})
 	if err != nil {
