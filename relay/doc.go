@@ -8,7 +8,10 @@
 //  1. verifies the JWT with the one kind of key configured (an HMAC secret,
 //     an RSA or ECDSA public key, or a JWKS URL), accepting only that key's
 //     algorithms, requiring exp and sub, checking nbf with a small clock
-//     skew and the issuer and audience when set; anything else is 401 with
+//     skew and the issuer and audience when set, refusing a token issued in
+//     the future (iat beyond the skew) or valid for longer than
+//     Config.MaxTokenLifetime (RELAY_JWT_MAX_LIFETIME, default 24h: exp-iat,
+//     or exp-now for a token without iat); anything else is 401 with
 //     {"error":"unauthorized"} and no detail;
 //  2. takes one token from the user's (sub) and the session's (sid, else
 //     jti, else the token) bucket, or answers 429 with Retry-After;

@@ -175,6 +175,12 @@ func TestUnauthorized(t *testing.T) {
 		{"expired beyond skew", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))},
 		{"not yet valid", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Minute).Unix() }))},
 		{"no exp", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { delete(c, "exp") }))},
+		{"iat in the future", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Minute).Unix() }))},
+		{"lifetime beyond the maximum", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) {
+			c["iat"] = time.Now().Add(-time.Hour).Unix()
+			c["exp"] = time.Now().Add(DefaultMaxTokenLife).Unix()
+		}))},
+		{"no iat, exp beyond the maximum", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(DefaultMaxTokenLife + time.Hour).Unix() }))},
 		{"no sub", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { delete(c, "sub") }))},
 		{"wrong issuer", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["iss"] = "https://evil" }))},
 		{"wrong audience", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["aud"] = "other" }))},
@@ -208,6 +214,11 @@ func TestUnauthorized(t *testing.T) {
 	}{
 		{hs, valid},
 		{hs, hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-5 * time.Second).Unix() }))}, // within skew
+		{hs, hsSign(mod(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(5 * time.Second).Unix() }))},  // within skew
+		{hs, hsSign(mod(func(c jwt.MapClaims) { // a full day, issued an hour ago
+			c["iat"] = time.Now().Add(-time.Hour).Unix()
+			c["exp"] = time.Now().Add(DefaultMaxTokenLife - 2*time.Hour).Unix()
+		}))},
 		{rs, sign(t, jwt.SigningMethodRS256, rsaKey, claims("alice", ""))},
 		{rs, sign(t, jwt.SigningMethodPS384, rsaKey, claims("alice", ""))},
 		{es, sign(t, jwt.SigningMethodES256, ecKey, claims("alice", ""))},
@@ -215,6 +226,19 @@ func TestUnauthorized(t *testing.T) {
 		rec := post(t, ok.r, ok.tok, []byte(sampleBody), nil)
 		assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	}
+}
+
+// TestMaxTokenLifetimeIsConfigurable: a relay told to take tokens of at
+// most an hour refuses a two-hour one that the default would take.
+func TestMaxTokenLifetimeIsConfigurable(t *testing.T) {
+	u := newUpstream(t)
+	short := newTestRelay(t, u, func(c *Config) { c.MaxTokenLifetime = time.Hour })
+	c := claims("alice", "")
+	c["iat"] = time.Now().Unix()
+	c["exp"] = time.Now().Add(2 * time.Hour).Unix()
+	tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), c)
+	assert.Equal(t, http.StatusUnauthorized, post(t, short, tok, []byte(sampleBody), nil).Code)
+	assert.Equal(t, http.StatusOK, post(t, newTestRelay(t, u, nil), tok, []byte(sampleBody), nil).Code)
 }
 
 func TestBodyTooLarge(t *testing.T) {
@@ -589,6 +613,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"RELAY_JWT_ISSUER":       testIssuer,
 		"RELAY_JWT_AUDIENCE":     testAudience,
 		"RELAY_JWT_CLOCK_SKEW":   "5s",
+		"RELAY_JWT_MAX_LIFETIME": "90m",
 		"RELAY_USER_RATE":        "2.5",
 		"RELAY_USER_BURST":       "7",
 		"RELAY_SESSION_RATE":     "1",
@@ -605,6 +630,7 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.Equal(t, testIssuer, c.Issuer)
 	assert.Equal(t, testAudience, c.Audience)
 	assert.Equal(t, 5*time.Second, c.ClockSkew)
+	assert.Equal(t, 90*time.Minute, c.MaxTokenLifetime)
 	assert.InDelta(t, 2.5, float64(c.UserRate), 0)
 	assert.Equal(t, 7, c.UserBurst)
 	assert.Equal(t, 3, c.SessionBurst)
@@ -629,12 +655,12 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.False(t, empty.DisableIdentityStamping, "stamping is on by default")
 
 	bad := map[string]string{
-		"RELAY_USER_RATE": "-1", "RELAY_UPSTREAM_TIMEOUT": "soon", "RELAY_STAMP_IDENTITY": "maybe",
+		"RELAY_USER_RATE": "-1", "RELAY_UPSTREAM_TIMEOUT": "soon", "RELAY_STAMP_IDENTITY": "maybe", "RELAY_JWT_MAX_LIFETIME": "forever",
 		"LOGFIRE_TOKEN_FILE": dir + "/missing", "RELAY_JWT_SECRET": testSecret,
 	}
 	_, err = ConfigFromEnv(func(k string) string { return bad[k] })
 	require.Error(t, err)
-	for _, k := range []string{"RELAY_USER_RATE", "RELAY_UPSTREAM_TIMEOUT", "RELAY_STAMP_IDENTITY", "LOGFIRE_TOKEN_FILE"} {
+	for _, k := range []string{"RELAY_USER_RATE", "RELAY_UPSTREAM_TIMEOUT", "RELAY_STAMP_IDENTITY", "RELAY_JWT_MAX_LIFETIME", "LOGFIRE_TOKEN_FILE"} {
 		assert.Contains(t, err.Error(), k)
 	}
 	assert.NotContains(t, err.Error(), testSecret)
