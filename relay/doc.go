@@ -29,9 +29,11 @@
 // Unless Config.DisableIdentityStamping is set, the relay sets the resource
 // attribute enduser.id to the token's sub and session.id to its sid (else
 // jti; none when the token has neither), in every resourceLogs entry,
-// dropping any enduser.id or session.id the client sent: a client cannot log
-// as someone else. Only the resource attribute arrays change; every other
-// byte is forwarded as received. A gzip body is decompressed, stamped and
+// dropping any enduser.id or session.id the client sent there, and drops
+// every enduser.id and session.id from the attributes of each scope and each
+// log record (under the JSON and the proto field names alike): a client
+// cannot log as someone else at any level. Only those attribute arrays
+// change; every other byte is forwarded as received. A gzip body is decompressed, stamped and
 // compressed again (gzip level BestSpeed). With stamping disabled the body
 // is forwarded byte for byte, compressed or not, after the same checks.
 //

@@ -83,6 +83,15 @@ func TestStampingShapes(t *testing.T) {
 		{"every resourceLogs entry", "", `{"resourceLogs":[{},{"resource":{"attributes":[]}}]}`,
 			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]}},{"resource":{"attributes":[` + alice + `]}}]}`},
 		{"no entries", "", `{"resourceLogs":[]}`, `{"resourceLogs":[]}`},
+		{"spoofed identity in scope and record attributes dropped", "",
+			`{"resourceLogs":[{"resource":{"attributes":[]},"scopeLogs":[{"scope":{"name":"s","attributes":[{"key":"enduser.id","value":{"stringValue":"mallory"}},{"key":"k","value":{"intValue":"1"}}]},` +
+				`"logRecords":[{"body":{"stringValue":"enduser.id"},"attributes":[{"key":"session.id","value":{"stringValue":"x"}},{"key":"enduser\u002eid","value":{"stringValue":"m"}}]},{"attributes":[{"key":"ok","value":{"boolValue":true}}]}]}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scopeLogs":[{"scope":{"name":"s","attributes":[{"key":"k","value":{"intValue":"1"}}]},` +
+				`"logRecords":[{"body":{"stringValue":"enduser.id"},"attributes":[]},{"attributes":[{"key":"ok","value":{"boolValue":true}}]}]}]}]}`},
+		{"proto field names too", "", `{"resourceLogs":[{"scope_logs":[{"log_records":[{"attributes":[{"key":"enduser.id","value":{"stringValue":"m"}}]}]}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scope_logs":[{"log_records":[{"attributes":[]}]}]}]}`},
+		{"null scope and records", "", `{"resourceLogs":[{"scopeLogs":[{"scope":null,"logRecords":null},{}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scopeLogs":[{"scope":null,"logRecords":null},{}]}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,7 +316,7 @@ func TestBadBodies(t *testing.T) {
 			``, `not json`, `[]`, `{}`, `{"resourceSpans":[]}`, `{"resource_logs":[{}]}`, `{"resourceLogs":[],"ResourceLogs":[{}]}`,
 			`{"resourceLogs":{}}`, `{"resourceLogs":null}`, `{"resourceLogs":[1]}`,
 			`{"resourceLogs":[]} trailing`, `{"resourceLogs":[],"resourceLogs":[]}`,
-			`{"resourceLogs":[{"resource":"x"}]}`, `{"resourceLogs":[{"scopeLogs":{}}]}`,
+			`{"resourceLogs":[{"resource":"x"}]}`, `{"resourceLogs":[{"scopeLogs":{}}]}`, `{"resourceLogs":[{"ScopeLogs":[]}]}`,
 			`{"resourceLogs":[{"resource":{},"resource":{}}]}`, `{"resourceLogs":[{"resource":{"attributes":[]}}`,
 		} {
 			rec := post(t, r, tok, []byte(body), nil)
@@ -330,6 +339,14 @@ func TestBadBodies(t *testing.T) {
 		`{"resourceLogs":[{"resource":{"attributes":[],"attributes":[]}}]}`,
 		`{"resourceLogs":[{"Resource":{}}]}`, `{"resourceLogs":[{"resource":{"Attributes":[]}}]}`,
 		`{"resourceLogs":[{"resource":{"attributes":[{"KEY":"enduser.id"}]}}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"scope":{"attributes":[1]}}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"scope":"x"}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"LogRecords":[]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":{}}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[1]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[],"logRecords":[]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"Attributes":[]}]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"Key":"session.id"}]}]}]}]}`,
 	} {
 		assert.Equal(t, http.StatusBadRequest, post(t, r, hsToken(t, "a", ""), []byte(body), nil).Code, body)
 	}
