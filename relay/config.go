@@ -43,6 +43,13 @@ const (
 	DefaultSweepInterval   = time.Minute
 )
 
+// MaxHeaderBytes is the http.Server.MaxHeaderBytes a server of the relay
+// should set: room for a session token (the relay refuses tokens over
+// 8 KiB) and ordinary headers. Go's default, 1 MiB, lets every anonymous
+// connection make the server buffer a megabyte before any check runs;
+// cmd/relay sets this.
+const MaxHeaderBytes = 16 << 10
+
 // Config configures a Relay. The zero value is not usable: exactly one of
 // JWTSecret, JWTPublicKeyPEM or JWKSURL must be set, because a relay that
 // checks no identity would hand the Logfire write token to anyone.

@@ -168,7 +168,9 @@ func serve(ctx context.Context, s settings, logOut io.Writer, ready func(net.Add
 		return fmt.Errorf("listen on %s (RELAY_ADDR): %w", s.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           rl,
+		Handler: rl,
+		// Headers past this get 431 before any allocation grows with them.
+		MaxHeaderBytes:    relay.MaxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
