@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 
 	slogmulti "github.com/samber/slog-multi"
@@ -30,6 +31,29 @@ func ExampleRedact() {
 		slog.String("client", "203.0.113.7"))
 	// Output:
 	// level=INFO msg="password reset for [REDACTED]" req.authorization=[REDACTED] req.status=200 client=[REDACTED] logfire.scrubbed="[{\"path\": [\"log_body\"], \"matched_substring\": \"email\"}, {\"path\": [\"attributes\", \"req\", \"authorization\"], \"matched_substring\": \"auth\"}, {\"path\": [\"attributes\", \"client\"], \"matched_substring\": \"ipv4\"}]"
+}
+
+// Redaction reaches inside values: header names, map keys, struct fields and
+// JSON text go through the same key rules as attribute keys, free text is
+// searched for key=value pairs with a secret key and for credential formats,
+// and a redacted value keeps its shape (a map stays a map).
+func ExampleRedact_insideValues() {
+	h := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime})
+	log := slog.New(slogotlp.Redact(nil)(h))
+
+	type login struct {
+		User     string
+		Password string
+	}
+	log.Info("request",
+		slog.Any("headers", http.Header{"Authorization": {"Basic dXNlcjpwYXNz"}, "Accept": {"*/*"}}),
+		slog.Any("form", login{User: "jane", Password: "hunter2"}),
+		slog.String("body", `{"user":"jane","token":"abc"}`),
+		slog.String("note", "retrying with password=hunter2 and key ghp_16C7e42F292c6912E7710c838347Ae178B4a"))
+	log.WithGroup("credentials").Info("loaded", "aws", "AKIA...")
+	// Output:
+	// {"level":"INFO","msg":"request","headers":{"Accept":["*/*"],"Authorization":"[REDACTED]"},"form":{"Password":"[REDACTED]","User":"jane"},"body":"{\"user\":\"jane\",\"token\":\"[REDACTED]\"}","note":"retrying with password=[REDACTED] and key [REDACTED]","logfire.scrubbed":"[{\"path\": [\"attributes\", \"headers\", \"Authorization\"], \"matched_substring\": \"Auth\"}, {\"path\": [\"attributes\", \"form\", \"Password\"], \"matched_substring\": \"Password\"}, {\"path\": [\"attributes\", \"body\", \"token\"], \"matched_substring\": \"token\"}, {\"path\": [\"attributes\", \"note\"], \"matched_substring\": \"github_token\"}, {\"path\": [\"attributes\", \"note\"], \"matched_substring\": \"password\"}]"}
+	// {"level":"INFO","msg":"loaded","credentials":"[REDACTED]","logfire.scrubbed":"[{\"path\": [\"attributes\", \"credentials\"], \"matched_substring\": \"credential\"}]"}
 }
 
 // An allowlist keeps only the listed key paths; custom patterns and the
