@@ -157,3 +157,18 @@ func TestQuietGate(t *testing.T) {
 		check(string(b))
 	}
 }
+
+// TestDisablePatterns: every name BuiltinPatterns lists can be turned off,
+// provider token formats included, and the others keep working.
+func TestDisablePatterns(t *testing.T) {
+	names := BuiltinPatterns()
+	for _, n := range []string{PatternEmail, PatternBearer, PatternJWT, PatternLogfireToken, PatternAPIKey, PatternIPv4, PatternIPv6,
+		PatternCreditCard, PatternPrivateKey, PatternURLCredentials, PatternWebhookURL, PatternSecretAssignment, PatternCLICredentials,
+		"github_token", "aws_access_key", "stripe_key"} {
+		assert.Contains(t, names, n)
+	}
+	const pat = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+	rd := mustRedactor(t, &RedactOptions{DisablePatterns: []string{"github_token", PatternSecretAssignment}})
+	got, _ := rd.ScrubString("pat " + pat + " token=abc mail a@b.io")
+	assert.Equal(t, "pat "+pat+" token=abc mail "+DefaultReplacement, got)
+}
