@@ -275,3 +275,77 @@ func TestScrubbedKeyFormat(t *testing.T) {
 		`{"path": ["attributes", "l", 0, "token"], "matched_substring": "token"}]`, s)
 	assert.Equal(t, `"\ud83d\ude00\ufffd\n"`, string(appendPyJSONString(nil, "😀\xff\n")))
 }
+
+// shapeFormatter prints itself its own way, secret included.
+type shapeFormatter struct{ tok string }
+
+func (s shapeFormatter) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "session=%s", s.tok) }
+
+type shapeKind string
+
+type shapeWithValuer struct {
+	Name string
+	Tok  shapeToken
+	tok  shapeToken
+}
+
+func TestRedactReflectedShapes(t *testing.T) {
+	const R = DefaultReplacement
+	t.Run("map with other value types", func(t *testing.T) {
+		v, notes := redactOne(t, nil, slog.Any("m", map[string]int{"pin": 1234, "count": 2}))
+		assert.Equal(t, map[string]any{"pin": R, "count": 2}, v.Any())
+		assert.Equal(t, []mwScrubEntry{{[]string{"attributes", "m", "pin"}, "pin"}}, notes)
+	})
+	t.Run("map with named string keys", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("m", map[shapeKind]string{"secret": "s", "kind": "k"}))
+		assert.Equal(t, map[string]any{"secret": R, "kind": "k"}, v.Any())
+	})
+	t.Run("map with int keys", func(t *testing.T) {
+		v, notes := redactOne(t, nil, slog.Any("m", map[int]string{1: "mail a@b.io", 2: "ok"}))
+		assert.Equal(t, map[string]any{"1": "mail " + R, "2": "ok"}, v.Any())
+		assert.Equal(t, []mwScrubEntry{{[]string{"attributes", "m", "1"}, PatternEmail}}, notes)
+		clean := map[int]string{1: "a"}
+		v, _ = redactOne(t, nil, slog.Any("m", clean))
+		assert.Equal(t, clean, v.Any(), "a clean map passes as it was")
+	})
+	t.Run("slice of structs", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("l", []shapeAccount{{User: "a"}, {User: "b", Password: "p"}}))
+		assert.Equal(t, []any{shapeAccount{User: "a"}, map[string]any{"User": "b", "Password": R, "Number": "", "APIToken": "", "Note": "", "Limit": 0}}, v.Any())
+	})
+	t.Run("array of strings", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("a", [2]string{"x", "token=abc"}))
+		assert.Equal(t, []any{"x", "token=" + R}, v.Any())
+	})
+	t.Run("named string and byte slice types", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("k", shapeKind("mail a@b.io")))
+		assert.Equal(t, "mail "+R, v.Any())
+		v, _ = redactOne(t, nil, slog.Any("raw", json.RawMessage(`not json: password=x`)))
+		assert.Equal(t, "not json: password="+R, v.Any(), "invalid JSON comes back as text")
+	})
+	t.Run("numbers in lists", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("l", []any{int64(4111111111111111), uint64(5555555555554444), 7}))
+		assert.Equal(t, []any{R, R, 7}, v.Any())
+	})
+	t.Run("LogValuer fields and values", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("w", shapeWithValuer{Name: "n", Tok: "raw-1", tok: "raw-2"}))
+		assert.Equal(t, map[string]any{"Name": "n", "Tok": slog.StringValue("tok-hidden")}, v.Any())
+		v, _ = redactOne(t, nil, slog.Any("l", []any{shapeToken("raw-3"), slog.GroupValue(slog.String("password", "p"))}))
+		assert.Equal(t, []any{slog.StringValue("tok-hidden"), slog.GroupValue(slog.String("password", R))}, v.Any())
+	})
+	t.Run("a value that formats itself", func(t *testing.T) {
+		v, _ := redactOne(t, nil, slog.Any("f", struct{ F shapeFormatter }{shapeFormatter{"abc123"}}))
+		assert.NotContains(t, fmt.Sprintf("%+v", v.Any()), "abc123")
+	})
+	t.Run("nil and empty", func(t *testing.T) {
+		var p *shapeAccount
+		for _, x := range []any{p, map[string]string(nil), []string(nil), map[int]int{}, struct{}{}} {
+			v, notes := redactOne(t, nil, slog.Any("x", x))
+			assert.Equal(t, x, v.Any())
+			assert.Empty(t, notes)
+		}
+	})
+	t.Run("one-byte custom fragment", func(t *testing.T) {
+		v, _ := redactOne(t, &RedactOptions{NoDefaultDenyKeys: true, DenyKeys: []string{"Q"}}, slog.Any("m", map[string]string{"aqb": "x", "b": "y"}))
+		assert.Equal(t, map[string]any{"aqb": R, "b": "y"}, v.Any())
+	})
+}
