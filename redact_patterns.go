@@ -102,6 +102,7 @@ const (
 	bRun                 // [A-Za-z0-9_-]: a word run
 	bToken               // [A-Za-z0-9_.-]: a token run
 	bSpecial             // one of the bytes scan looks at one by one
+	bStop                // a byte that makes a string not plain
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -122,10 +123,38 @@ var byteClass = func() (t [256]uint8) {
 		if strings.IndexByte("@:=<>,.~_- ", b) >= 0 {
 			t[c] |= bSpecial
 		}
+		if strings.IndexByte("@:=<>,.~_-", b) >= 0 {
+			t[c] |= bStop
+		}
 	}
 	t['.'] |= bToken
 	return t
 }()
+
+// plain reports, more cheaply than scan, that s has none of the bytes any
+// built-in rule needs and no run of word bytes as long as any rule's
+// shortest match: letters, digits, spaces and slashes in short words ("GET",
+// "/api/v1/items", "request handled"). A plain string is quiet.
+func plain(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		cl := byteClass[s[i]]
+		if cl&bStop != 0 {
+			return false
+		}
+		if cl&bRun == 0 {
+			// A space between digits continues a card number.
+			if !(s[i] == ' ' && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1])) {
+				run = 0
+			}
+			continue
+		}
+		if run++; run >= 8 {
+			return false
+		}
+	}
+	return true
+}
 
 func scan(s string) features {
 	var f features
@@ -863,12 +892,14 @@ func (rd *Redactor) scrubText(s string, st *scrubState) (string, bool) {
 	if s == "" {
 		return s, false
 	}
-	f := scan(s)
-	changed := false
+	var f features
 	i0 := 0
-	if f.quiet() {
+	if plain(s) {
+		i0 = rd.nBuiltin
+	} else if f = scan(s); f.quiet() {
 		i0 = rd.nBuiltin
 	}
+	changed := false
 	for i := i0; i < len(rd.rules); i++ {
 		r := &rd.rules[i]
 		if !r.pre(s, f) {

@@ -134,6 +134,9 @@ func TestQuietGate(t *testing.T) {
 	rd := mustRedactor(t, nil)
 	check := func(s string) {
 		f := scan(s)
+		if plain(s) && !f.quiet() {
+			t.Fatalf("plain(%q) but not quiet", s)
+		}
 		if !f.quiet() {
 			return
 		}
@@ -144,7 +147,7 @@ func TestQuietGate(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "a", "GET", "/api/v1/items", "request handled", "bearer abcdefgh", "a:b", "a=b", "<x>", "x,y",
-		"1.2", "4111111111111111", "::1", "a~b", "-----", "a@b", "eyJ0.eyJ0.0", "hooks.slack.com/x"} {
+		"1.2", "4111111111111111", "4111 1111 1111 1111", "12 34 56 78 90 12 34", "::1", "a~b", "-----", "a@b", "eyJ0.eyJ0.0", "hooks.slack.com/x"} {
 		check(s)
 	}
 	const alphabet = "aZ09_-.:@=<>,~/ \n\"'eyJbearerQ~hooks"
