@@ -503,15 +503,44 @@ func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	for _, g := range h.groups {
 		st.pushKey(g)
 	}
-	attrs := hs.attrs[:0]
+	// The record's attrs are redacted where they are; only from the first
+	// change on are they copied (the ones before it, then the redacted).
+	var red []slog.Attr
+	changed := false
 	if h.deniedAt < 0 {
+		an := h.startNode()
+		i := 0
 		r.Attrs(func(a slog.Attr) bool {
-			attrs = append(attrs, a)
+			na, keep, ch := h.rd.redactAttr(a, an, st)
+			if (ch || !keep) && !changed {
+				changed = true
+				red = hs.attrs[:0]
+				r.Attrs(func(b slog.Attr) bool {
+					if len(red) == i {
+						return false
+					}
+					red = append(red, b)
+					return true
+				})
+			}
+			if changed && keep {
+				red = append(red, na)
+			}
+			i++
 			return true
 		})
-		hs.attrs = attrs
+		if !changed && len(h.groups) > 0 {
+			// Nested into the groups below: the record's attrs as they are.
+			red = hs.attrs[:0]
+			r.Attrs(func(a slog.Attr) bool {
+				red = append(red, a)
+				return true
+			})
+		}
+		if red != nil {
+			hs.attrs = red // keep the grown buffer for the next record
+		}
 	}
-	red, changed := h.rd.redactAttrs(attrs, h.startNode(), st)
 	if !msgChanged && !changed && len(st.entries) == 0 && len(h.noted) == 0 && len(h.groups) == 0 {
 		return h.next.Handle(ctx, r)
 	}

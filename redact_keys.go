@@ -1,5 +1,7 @@
 package slogotlp
 
+import "strings"
+
 // DefaultDenyKeys returns the names of the key rules the redactor applies by
 // default. A key is denied when it contains one of a rule's fragments,
 // compared without regard to ASCII case; fragments marked "word" below must
@@ -223,14 +225,37 @@ type keyMatcher struct {
 }
 
 func (m *keyMatcher) pair(a, b byte) bool {
-	k := uint(toLower(a))<<8 | uint(toLower(b))
+	k := uint(lowerTab[a])<<8 | uint(lowerTab[b])
 	return m.pairs[k>>6]&(1<<(k&63)) != 0
 }
 
 type fragRef struct {
-	rule   int
-	frag   string
-	second byte // the fragment's second byte (lowercase), or 0: a quick reject
+	rule int
+	frag string
+	// head and mask: the fragment's first bytes up to 4 (before any
+	// separator), as word4 packs them, for a quick reject.
+	head, mask uint32
+}
+
+// lowerTab maps ASCII upper case to lower case and every other byte to
+// itself.
+var lowerTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = toLower(byte(i))
+	}
+	return t
+}()
+
+// word4 packs the lowercase bytes s[i:i+4] (zero past the end).
+func word4(s string, i int) uint32 {
+	var w uint32
+	for k := 0; k < 4; k++ {
+		w <<= 8
+		if i+k < len(s) {
+			w |= uint32(lowerTab[s[i+k]])
+		}
+	}
+	return w
 }
 
 func newKeyMatcher(rules []keyRule) *keyMatcher {
@@ -241,8 +266,15 @@ func newKeyMatcher(rules []keyRule) *keyMatcher {
 				continue
 			}
 			ref := fragRef{rule: ri, frag: f}
+			for k := 0; k < 4; k++ {
+				ref.head <<= 8
+				ref.mask <<= 8
+				if k < len(f) && f[k] != 0 && !strings.Contains(f[:k], sep) {
+					ref.head |= uint32(f[k])
+					ref.mask |= 0xFF
+				}
+			}
 			if len(f) > 1 && f[1] != 0 {
-				ref.second = f[1]
 				k := uint(f[0])<<8 | uint(f[1])
 				m.pairs[k>>6] |= 1 << (k & 63)
 			} else {
@@ -270,9 +302,10 @@ func (m *keyMatcher) match(key string) (rule, matched string) {
 			continue
 		}
 		refs := m.first[key[i]]
+		w := word4(key, i)
 		for k := range refs {
 			ref := &refs[k]
-			if ref.second != 0 && (i+1 >= len(key) || toLower(key[i+1]) != ref.second) {
+			if w&ref.mask != ref.head {
 				continue
 			}
 			n := matchFrag(key[i:], ref.frag)
