@@ -316,8 +316,17 @@ func resolveConfig(cfg *Config) (*plan, error) {
 			p.opts.Level = l
 		}
 	}
+	r.attributeLimits(&p.opts)
 	p.opts.Resource = r.resource()
 	r.destinations(p)
+	for _, d := range p.dests {
+		// Logfire reads logfire.msg (and the older code.* names) to show a
+		// record as it shows one of its own SDK's; records are encoded once
+		// for every destination, so the others get them too.
+		if strings.HasPrefix(d.Name, destLogfire) || d.Name == destRelay {
+			p.opts.LogfireAttributes = true
+		}
+	}
 	if len(r.errs) > 0 {
 		for _, d := range p.dests {
 			if !d.callers {

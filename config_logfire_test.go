@@ -133,6 +133,7 @@ func TestNewFromEnvLogfireAndOTLP(t *testing.T) {
 		assert.Empty(t, c.header.Get("X-Team"), "OTLP headers are the OTLP endpoint's")
 		assert.Contains(t, string(protoAsJSON(c.plain)), `"severityText":"ERROR"`)
 		assert.Contains(t, string(c.plain), "checkout", "the resource's service.name")
+		assert.Contains(t, string(protoAsJSON(c.plain)), `{"key":"logfire.msg","value":{"stringValue":"paid"}}`, "Logfire's message attribute")
 	}
 	assert.Positive(t, auth[us])
 	assert.Positive(t, auth[eu])

@@ -87,7 +87,7 @@ func newMultiHandler(dests []Destination, opts *HandlerOptions, hook func(*batch
 		level:     o.Level,
 		addSource: o.AddSource,
 		stacks:    o.StackTraces,
-		enc:       encoder{maxValueLen: max(o.MaxValueLen, 0), trimPath: o.TrimPaths},
+		enc:       newEncoder(o),
 		scopes:    &scopeRegistry{},
 	}
 	root := c.scopes.id(o.ScopeName, o.ScopeVersion)

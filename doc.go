@@ -54,29 +54,53 @@
 //
 //	slog                        OTLP LogRecord
 //	--------------------------  ------------------------------------------------
-//	Time                        timeUnixNano; a zero Time falls back to the observed time
+//	Time                        timeUnixNano; a zero Time, or one OTLP cannot hold (before
+//	                            1970, after 2262), leaves it unset: the log data model's
+//	                            "missing", and receivers use observedTimeUnixNano
 //	(when Handle ran)           observedTimeUnixNano
 //	Level                       severityNumber = level+9 clamped to 1..24
 //	                            (TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21);
 //	                            severityText "INFO", "WARN+2", ... (see LevelTrace, LevelFatal)
 //	Message                     body.stringValue
-//	attributes                  attributes, in order; the last of duplicate keys wins
+//	attributes                  attributes, in order; the last of duplicate keys wins; at
+//	                            the top level an empty key is left out and counted in
+//	                            droppedAttributesCount (the data model wants keys non-empty)
 //	WithAttrs attributes        attributes, before the record's own
+//	AttrFromContext             attributes, after the bound ones, in no WithGroup group
 //	WithGroup(name)             one attribute "name" whose kvlistValue holds later attributes;
 //	                            left out when it ends up empty
+//	EventNameKey (a string)     eventName, and no attribute (see EventNameKey)
 //	PC (with AddSource)         code.file.path, code.line.number, code.function.name
-//	an error attribute          also exception.type (%T), exception.message, and
-//	                            exception.stacktrace when the error carries a stack
-//	                            (it prints one under %+v) or StackTraces is set at ERROR+
+//	an error attribute          also exception.type (ErrorType() if the error has it, else
+//	                            the concrete type's package path and name, looking through
+//	                            fmt.Errorf wrappers, as the OpenTelemetry Go SDK names it),
+//	                            exception.message (unless empty), and exception.stacktrace
+//	                            when the error carries a stack (it prints one under %+v) or
+//	                            StackTraces is set at ERROR+; of several errors, the last
 //	span context in the ctx     traceId, spanId (lowercase hex) and flags, for any valid
 //	                            OpenTelemetry span context, sampled or not
+//	LogfireAttributes           also logfire.msg (the message), and with AddSource
+//	                            code.filepath, code.lineno, code.function
+//
+// The derived attributes (source, exception, Logfire's) come first, and a
+// caller's own top-level attribute of the same key, bound, from the context
+// or the record's own, replaces the derived one: no key ever appears twice
+// in one attribute list. An error value is what ReplaceAttr left: an error
+// it replaced or dropped gives no exception.
+//
+// AttributeCountLimit (default 128) bounds the attributes of a record's own
+// list, derived ones first; the others are left out and counted in
+// droppedAttributesCount. The resource carries the schemaUrl of the
+// semantic conventions its keys follow (1.43.0); log records carry none,
+// as their attributes are the caller's.
 //
 // Attribute values map by [slog.Kind]:
 //
 //	slog.Kind / Go type         OTLP AnyValue
 //	--------------------------  ------------------------------------------------
-//	KindString                  stringValue (invalid UTF-8 becomes U+FFFD; values over
-//	                            MaxValueLen are cut and end in "…")
+//	KindString                  stringValue (invalid UTF-8 becomes U+FFFD; cut to
+//	                            AttributeValueLengthLimit characters, then to MaxValueLen
+//	                            bytes, "…" included)
 //	KindInt64                   intValue (a decimal string, as OTLP/JSON requires)
 //	KindUint64                  intValue; above MaxInt64, stringValue with the exact digits
 //	KindFloat64                 doubleValue; NaN and ±Inf as "NaN", "Infinity", "-Infinity"
@@ -87,9 +111,13 @@
 //	                            group is left out; a group with an empty key is inlined
 //	KindLogValuer               resolved first; a panicking LogValue shows as
 //	                            "LogValue panicked ..." (log/slog's own recovery)
-//	[]byte                      bytesValue (base64)
+//	[]byte, any byte slice      bytesValue (base64), cut to AttributeValueLengthLimit bytes
+//	or byte array
+//	json.RawMessage             stringValue of its text when it holds valid JSON
 //	slices and arrays           arrayValue, each element converted as an attribute value
 //	maps with string keys       kvlistValue, sorted by key
+//	pointers                    the value pointed to; a nil pointer is an empty AnyValue
+//	*slog.Source                kvlistValue of function, file and line (as slog.JSONHandler)
 //	error                       stringValue of Error()
 //	fmt.Stringer                stringValue of String()
 //	nil                         an empty AnyValue ({})
@@ -98,6 +126,14 @@
 // A panic in a value's Error, String or formatting methods is recovered and
 // shown as "!PANIC: ..."; values nested deeper than 16 levels (such as a map
 // that contains itself) show as "!DEPTH". Handle never panics on a value.
+//
+// ReplaceAttr, with log/slog's signature, rewrites attributes as it does
+// for slog.JSONHandler: every non-group attribute, resolved, with the names
+// of the groups that hold it, depth first; the built-in time, level and
+// message are LogRecord fields and are not offered. The conformance module
+// compares the records, and the ReplaceAttr calls, with slog.JSONHandler's,
+// and the records with the official OpenTelemetry stack's (otelslog over
+// sdk/log); the README lists every difference from the latter.
 //
 // # Scopes
 //

@@ -103,7 +103,7 @@ func TestConsoleExporterLines(t *testing.T) {
 		}, `INFO  two\nlines\x1b[31m "k\n"="v\x00"` + "\n"},
 		{"exception with its stack below", plain, func(l *slog.Logger) {
 			l.Error("write failed", "err", errWithStack{})
-		}, "ERROR write failed exception.type=slogotlp.errWithStack exception.message=\"disk full\" err=\"disk full\"\n" +
+		}, "ERROR write failed exception.type=github.com/soliplex/slogotlp.errWithStack exception.message=\"disk full\" err=\"disk full\"\n" +
 			"    disk full\n    main.write()\n    \t/src/main.go:12\n"},
 		{"verbose", ConsoleOptions{Colors: ColorsNever, NoTimestamp: true, Verbose: true}, func(l *slog.Logger) {
 			tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")

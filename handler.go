@@ -141,6 +141,57 @@ type HandlerOptions struct {
 	// that is itself lost is counted, and its counts go into the next one
 	// (or into Shutdown's DeliveryError). Default: 1m. Negative: never.
 	DropReportInterval time.Duration
+
+	// ReplaceAttr rewrites or drops each attribute before it is exported,
+	// with the signature and rules of slog.HandlerOptions.ReplaceAttr, so the
+	// function an application gives slog.JSONHandler serves here too: it is
+	// called for every non-group attribute, bound (once, in With) or the
+	// record's own or from AttrFromContext, with its value resolved and the
+	// names of the groups that hold it (the slice must not be kept or
+	// changed); it is never called for a group, only for its members; a zero
+	// Attr back drops the attribute. Of slog's built-in keys only the source
+	// exists here (time, level and message are LogRecord fields): with
+	// AddSource it is offered once per record as slog.SourceKey with a
+	// *slog.Source, which costs one allocation. The exception and Logfire
+	// attributes derive from what ReplaceAttr leaves: a dropped error value
+	// gives no exception. ReplaceAttr runs on the logging goroutine and must
+	// be safe for concurrent use. Default: nil.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr `json:"-"`
+
+	// AttrFromContext lists functions that take attributes from the context
+	// passed to the log call, such as a request id or baggage: the
+	// convention of the samber/slog-* handlers. Their attributes are the
+	// record's own, at the top level (in no WithGroup group), after the
+	// bound ones and before the log call's; a nil context skips them.
+	AttrFromContext []func(ctx context.Context) []slog.Attr `json:"-"`
+
+	// AttributeCountLimit is the most attributes a record keeps in its own
+	// list, OpenTelemetry's LogRecord attribute count limit
+	// (OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT through NewFromEnv). Members of
+	// groups, lists and maps do not count. The derived attributes come
+	// first (source, exception, Logfire's), then the bound ones, those from
+	// the context and the record's own in order; the ones past the limit are
+	// left out and counted in the record's droppedAttributesCount. Default:
+	// 128, the specification's. Negative: no limit.
+	AttributeCountLimit int
+
+	// AttributeValueLengthLimit cuts every attribute's string values (at any
+	// depth, in lists and maps too) to this many characters and its bytes
+	// values to this many bytes, with no marker, as OpenTelemetry's
+	// attribute value length limit does
+	// (OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT through NewFromEnv). The
+	// message is exempt. MaxValueLen applies after it, in bytes and with
+	// its "…", to strings and the message alike; the stricter of the two
+	// shapes a value. Default: 0, no limit.
+	AttributeValueLengthLimit int
+
+	// LogfireAttributes adds what Pydantic Logfire reads to show a record as
+	// it shows one from its own Python SDK: logfire.msg, the message (Logfire
+	// fills its message column from it and keeps it out of the attributes),
+	// and with AddSource the source location also under the names Logfire's
+	// Python SDK sends (code.filepath, code.lineno, code.function). Leave it
+	// off for other backends, which would store the message twice.
+	LogfireAttributes bool
 }
 
 // withDefaults returns a copy of o with every zero field set to its default.
@@ -212,7 +263,8 @@ func moduleVersion() string {
 type Handler struct {
 	c      *core
 	scope  int32
-	exc    error        // first error value bound with WithAttrs
+	exc    error        // last error value bound with WithAttrs
+	event  string       // last EventNameKey value bound with WithAttrs
 	groups []groupFrame // groups[0] is the top level; one more per WithGroup
 }
 
@@ -228,6 +280,9 @@ type groupFrame struct {
 	// name, or -1. The group replaces it, but only in records where the
 	// group turns out non-empty; otherwise the attribute stays.
 	shadow int
+	// dropped counts the bound attributes left out of every record: at the
+	// top level, those with an empty key.
+	dropped int
 }
 
 // core is what all handlers derived from one NewHandler call share.
@@ -304,52 +359,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 // WithAttrs returns a handler whose records carry attrs, encoded once here.
-// A top-level ScopeKey attribute selects the instrumentation scope instead.
+// A top-level ScopeKey attribute selects the instrumentation scope instead;
+// an EventNameKey attribute names the records' event.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	h2 := *h
-	var arr [16]slog.Attr
-	eff, err := collect(arr[:0], attrs, nil)
-	if len(h.groups) == 1 {
-		eff = slices.DeleteFunc(eff, func(a slog.Attr) bool {
-			if a.Key == ScopeKey && a.Value.Kind() == slog.KindString {
-				h2.scope = h.c.scopes.id(a.Value.String(), "")
-				return true
-			}
-			return false
-		})
-	}
-	if h2.exc == nil {
-		h2.exc = err
-	}
-	h2.groups = slices.Clone(h.groups)
-	last := &h2.groups[len(h2.groups)-1]
-	nl := groupFrame{name: last.name, shadow: -1}
-	start := 0
-	for j, k := range last.keys {
-		if !shadowed(k, eff) {
-			nl.enc = append(nl.enc, last.enc[start:last.ends[j]]...)
-			nl.keys = append(nl.keys, k)
-			nl.ends = append(nl.ends, len(nl.enc))
-		}
-		start = last.ends[j]
-	}
-	for i, a := range eff {
-		if shadowed(a.Key, eff[i+1:]) {
-			continue
-		}
-		n := len(nl.enc)
-		depth := len(h.groups) - 1
-		nl.enc = h.c.enc.appendAttr(nl.enc, elemTag(depth), a, depth)
-		if len(nl.enc) > n {
-			nl.keys = append(nl.keys, a.Key)
-			nl.ends = append(nl.ends, len(nl.enc))
-		}
-	}
-	*last = nl
-	return &h2
+	return h.withAttrs(attrs)
 }
 
 // WithGroup returns a handler that nests later attributes in a group named

@@ -38,12 +38,11 @@ func TestSlogtest(t *testing.T) {
 
 // toSlogtestMap converts a decoded OTLP record to the map shape slogtest
 // expects: time, level and msg at the top, attributes and groups as keys.
-// The record time falls back to the observed time when slog's time is
-// zero, so "no time" shows as the two being equal.
+// A zero slog time leaves timeUnixNano out.
 func toSlogtestMap(rec map[string]any) map[string]any {
 	m := attrMap(rec["attributes"])
-	if rec["timeUnixNano"] != rec["observedTimeUnixNano"] {
-		m[slog.TimeKey] = rec["timeUnixNano"]
+	if ts, ok := rec["timeUnixNano"]; ok {
+		m[slog.TimeKey] = ts
 	}
 	m[slog.LevelKey] = rec["severityText"]
 	m[slog.MessageKey] = rec["body"].(map[string]any)["stringValue"]
@@ -191,8 +190,9 @@ func TestTimestamps(t *testing.T) {
 	obs, err := strconv.ParseInt(recs[0]["observedTimeUnixNano"].(string), 10, 64)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, obs, before.Add(-time.Second).UnixNano())
-	// A zero time falls back to the observed time.
-	assert.Equal(t, recs[1]["observedTimeUnixNano"], recs[1]["timeUnixNano"])
+	// A zero time is left out: observedTimeUnixNano carries the time.
+	assert.NotContains(t, recs[1], "timeUnixNano")
+	assert.Contains(t, recs[1], "observedTimeUnixNano")
 	assert.Equal(t, map[string]any{"stringValue": "zero time"}, recs[1]["body"])
 }
 
@@ -261,7 +261,7 @@ func TestExceptionConventions(t *testing.T) {
 	require.Len(t, recs, 4)
 
 	a := attrMap(recs[0]["attributes"])
-	assert.Equal(t, "*fmt.wrapError", a["exception.type"])
+	assert.Equal(t, "*errors.errorString", a["exception.type"], "fmt.Errorf's wrapper looked through")
 	assert.Equal(t, "wrap: root", a["exception.message"])
 	assert.Equal(t, "wrap: root", a["err"])
 	// Captured at ERROR, without our own or slog's frames.
@@ -271,7 +271,7 @@ func TestExceptionConventions(t *testing.T) {
 	assert.NotContains(t, st, "slogotlp.(*Handler)")
 
 	b := attrMap(recs[1]["attributes"])
-	assert.Equal(t, "slogotlp.stackErr", b["exception.type"])
+	assert.Equal(t, "github.com/soliplex/slogotlp.stackErr", b["exception.type"])
 	assert.Equal(t, "kaput\nmain.work\n\twork.go:12", b["exception.stacktrace"], "the error's own stack, trimmed")
 
 	c := attrMap(recs[2]["attributes"])
@@ -321,7 +321,7 @@ func TestResourceAndEnvelope(t *testing.T) {
 	slog.New(h).Info("m")
 	flush(t, h)
 	p := exp.payload(t)
-	assert.True(t, strings.HasPrefix(p, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host","value":{"kvlistValue":{"values":[{"key":"name","value":{"stringValue":"h1"}}]}}}]},"scopeLogs":[{"scope":{"name":"github.com/soliplex/slogotlp"`), p)
+	assert.True(t, strings.HasPrefix(p, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host","value":{"kvlistValue":{"values":[{"key":"name","value":{"stringValue":"h1"}}]}}}]},"schemaUrl":"https://opentelemetry.io/schemas/1.43.0","scopeLogs":[{"scope":{"name":"github.com/soliplex/slogotlp"`), p)
 	assert.True(t, strings.HasSuffix(p, `]}]}]}`), p)
 }
 
@@ -330,8 +330,8 @@ func TestHugeStringIsCut(t *testing.T) {
 	slog.New(h).Info(strings.Repeat("m", 50), "k", strings.Repeat("é", 50))
 	flush(t, h)
 	rec := exp.records(t)[0]
-	assert.Equal(t, "mmmmmmmmmm…", rec["body"].(map[string]any)["stringValue"])
-	assert.Equal(t, "ééééé…", attrMap(rec["attributes"])["k"], "cut on a rune boundary")
+	assert.Equal(t, "mmmmmmm…", rec["body"].(map[string]any)["stringValue"], "10 bytes, the ellipsis included")
+	assert.Equal(t, "ééé…", attrMap(rec["attributes"])["k"], "cut on a rune boundary, within 10 bytes")
 }
 
 func TestNilContextAndCancelledContext(t *testing.T) {
@@ -430,7 +430,9 @@ func TestEmptyGroupKeepsTheAttrItWouldReplace(t *testing.T) {
 	assert.Equal(t, map[string]any{"k": "1", "g": map[string]any{"x": "1"}}, attrMap(recs[1]["attributes"]))
 }
 
-func TestUnrepresentableTimeFallsBack(t *testing.T) {
+// TestUnrepresentableTimeIsLeftOut: OTLP's unsigned nanoseconds cannot hold
+// a time before 1970 or after 2262; such a time is missing, like a zero one.
+func TestUnrepresentableTimeIsLeftOut(t *testing.T) {
 	h, exp := newTestHandler(t, nil)
 	for _, at := range []time.Time{
 		time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
@@ -440,9 +442,11 @@ func TestUnrepresentableTimeFallsBack(t *testing.T) {
 		require.NoError(t, h.Handle(context.Background(), slog.NewRecord(at, slog.LevelInfo, "odd", 0)))
 	}
 	flush(t, h)
-	for _, r := range exp.records(t) {
-		assert.Equal(t, r["observedTimeUnixNano"], r["timeUnixNano"])
-		assert.NotContains(t, r["timeUnixNano"], "-")
+	recs := exp.records(t)
+	require.Len(t, recs, 3)
+	for _, r := range recs {
+		assert.NotContains(t, r, "timeUnixNano")
+		assert.Contains(t, r, "observedTimeUnixNano")
 	}
 }
 

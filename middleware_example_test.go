@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 
 	slogmulti "github.com/samber/slog-multi"
@@ -29,7 +30,30 @@ func ExampleRedact() {
 		slog.Group("req", slog.String("authorization", "Bearer abc.def.ghi"), slog.Int("status", 200)),
 		slog.String("client", "203.0.113.7"))
 	// Output:
-	// level=INFO msg="password reset for [REDACTED]" req.authorization=[REDACTED] req.status=200 client=[REDACTED] logfire.scrubbed="[{\"path\":[\"message\"],\"matched_substring\":\"email\"},{\"path\":[\"attributes\",\"req\",\"authorization\"],\"matched_substring\":\"auth\"},{\"path\":[\"attributes\",\"client\"],\"matched_substring\":\"ipv4\"}]"
+	// level=INFO msg="password reset for [REDACTED]" req.authorization=[REDACTED] req.status=200 client=[REDACTED] logfire.scrubbed="[{\"path\": [\"log_body\"], \"matched_substring\": \"email\"}, {\"path\": [\"attributes\", \"req\", \"authorization\"], \"matched_substring\": \"auth\"}, {\"path\": [\"attributes\", \"client\"], \"matched_substring\": \"ipv4\"}]"
+}
+
+// Redaction reaches inside values: header names, map keys, struct fields and
+// JSON text go through the same key rules as attribute keys, free text is
+// searched for key=value pairs with a secret key and for credential formats,
+// and a redacted value keeps its shape (a map stays a map).
+func ExampleRedact_insideValues() {
+	h := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime})
+	log := slog.New(slogotlp.Redact(nil)(h))
+
+	type login struct {
+		User     string
+		Password string
+	}
+	log.Info("request",
+		slog.Any("headers", http.Header{"Authorization": {"Basic dXNlcjpwYXNz"}, "Accept": {"*/*"}}),
+		slog.Any("form", login{User: "jane", Password: "hunter2"}),
+		slog.String("body", `{"user":"jane","token":"abc"}`),
+		slog.String("note", "retrying with password=hunter2 and key ghp_16C7e42F292c6912E7710c838347Ae178B4a"))
+	log.WithGroup("credentials").Info("loaded", "aws", "AKIA...")
+	// Output:
+	// {"level":"INFO","msg":"request","headers":{"Accept":["*/*"],"Authorization":"[REDACTED]"},"form":{"Password":"[REDACTED]","User":"jane"},"body":"{\"user\":\"jane\",\"token\":\"[REDACTED]\"}","note":"retrying with password=[REDACTED] and key [REDACTED]","logfire.scrubbed":"[{\"path\": [\"attributes\", \"headers\", \"Authorization\"], \"matched_substring\": \"Auth\"}, {\"path\": [\"attributes\", \"form\", \"Password\"], \"matched_substring\": \"Password\"}, {\"path\": [\"attributes\", \"body\", \"token\"], \"matched_substring\": \"token\"}, {\"path\": [\"attributes\", \"note\"], \"matched_substring\": \"github_token\"}, {\"path\": [\"attributes\", \"note\"], \"matched_substring\": \"password\"}]"}
+	// {"level":"INFO","msg":"loaded","credentials":"[REDACTED]","logfire.scrubbed":"[{\"path\": [\"attributes\", \"credentials\"], \"matched_substring\": \"credential\"}]"}
 }
 
 // An allowlist keeps only the listed key paths; custom patterns and the
@@ -48,7 +72,7 @@ func ExampleNewRedactor() {
 	log := slog.New(rd.Middleware()(h))
 	log.Info("shipped", slog.Group("req", "user_id", 42, "ip", "10.0.0.1"), "order", "ORD-1234")
 	// Output:
-	// level=INFO msg=shipped req.user_id=42 order=<hidden> logfire.scrubbed="[{\"path\":[\"attributes\",\"req\",\"ip\"],\"matched_substring\":\"allowlist\"},{\"path\":[\"attributes\",\"order\"],\"matched_substring\":\"order_id\"}]"
+	// level=INFO msg=shipped req.user_id=42 order=<hidden> logfire.scrubbed="[{\"path\": [\"attributes\", \"req\", \"ip\"], \"matched_substring\": \"allowlist\"}, {\"path\": [\"attributes\", \"order\"], \"matched_substring\": \"order_id\"}]"
 }
 
 // TrimPath turns build-machine paths into module-relative ones.
@@ -94,5 +118,5 @@ func Example_redactAndSample() {
 	).Handler(h))
 	log.InfoContext(context.Background(), "hello", "api_key", "sk-live-123")
 	// Output:
-	// level=INFO msg=hello api_key=[REDACTED] logfire.scrubbed="[{\"path\":[\"attributes\",\"api_key\"],\"matched_substring\":\"api_key\"}]"
+	// level=INFO msg=hello api_key=[REDACTED] logfire.scrubbed="[{\"path\": [\"attributes\", \"api_key\"], \"matched_substring\": \"api_key\"}]"
 }

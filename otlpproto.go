@@ -3,7 +3,6 @@ package slogotlp
 import (
 	"encoding/binary"
 	"math/bits"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -124,40 +123,76 @@ func appendBytesField(buf []byte, tag byte, b []byte) []byte {
 // shortened.
 const ellipsis = "…"
 
-// appendStringField appends a string field holding s cut to at most max
-// bytes of input (max <= 0: no limit; a cut string ends in "…") with each
-// invalid UTF-8 byte replaced by U+FFFD: protobuf strings must be valid
-// UTF-8, and one bad byte must not cost a receiver the whole payload.
-func appendStringField(buf []byte, tag byte, s string, max int) []byte {
-	truncated := false
-	if max > 0 && len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s, truncated = s[:cut], true
+// cutPoint returns how many leading bytes of s (valid UTF-8, longer than
+// max) to keep so that they, followed by "…" when the result says so, fit in
+// max bytes: the cut falls on a rune boundary. A limit too small to hold
+// the ellipsis and some text is cut without one.
+func cutPoint[T string | []byte](s T, max int) (n int, mark bool) {
+	n, mark = max, false
+	if max > len(ellipsis) {
+		n, mark = max-len(ellipsis), true
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n, mark
+}
+
+// runePrefix returns s cut to at most n characters (each invalid byte
+// counting as one, as it becomes one U+FFFD); n <= 0 means no limit.
+func runePrefix(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	i := 0
+	for c := 0; c < n && i < len(s); c++ {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i]
+}
+
+// appendStringField appends a string field holding s with each invalid
+// UTF-8 byte replaced by U+FFFD (protobuf strings must be valid UTF-8, and
+// one bad byte must not cost a receiver the whole payload), cut when it
+// would be longer than max bytes (max <= 0: no limit) to at most max bytes
+// that end in "…".
+func appendStringField(buf []byte, tag byte, s string, max int) []byte {
 	if utf8.ValidString(s) {
-		n := len(s)
-		if truncated {
-			n += len(ellipsis)
+		if max <= 0 || len(s) <= max {
+			buf = append(buf, tag)
+			buf = appendVarint(buf, uint64(len(s)))
+			return append(buf, s...)
+		}
+		n, mark := cutPoint(s, max)
+		l := n
+		if mark {
+			l += len(ellipsis)
 		}
 		buf = append(buf, tag)
-		buf = appendVarint(buf, uint64(n))
-		buf = append(buf, s...)
-	} else {
-		var start int
-		buf, start = openLen(buf, tag)
-		buf = appendValidUTF8(buf, s)
-		if truncated {
+		buf = appendVarint(buf, uint64(l))
+		buf = append(buf, s[:n]...)
+		if mark {
 			buf = append(buf, ellipsis...)
 		}
-		return closeLen(buf, start)
+		return buf
 	}
-	if truncated {
-		buf = append(buf, ellipsis...)
+	buf, start := openLen(buf, tag)
+	buf = appendValidUTF8(buf, s)
+	if max > 0 && len(buf)-start > max {
+		// Cut what was written, now valid, so that the replacement
+		// characters count at their written size.
+		n, mark := cutPoint(buf[start:], max)
+		buf = buf[:start+n]
+		if mark {
+			buf = append(buf, ellipsis...)
+		}
 	}
-	return buf
+	return closeLen(buf, start)
 }
 
 // appendValidUTF8 appends s with each invalid byte replaced by U+FFFD.
@@ -181,17 +216,6 @@ func appendValidUTF8(buf []byte, s string) []byte {
 	return append(buf, s[start:]...)
 }
 
-// appendStringAttr appends one complete KeyValue element (field tag) with a
-// string value.
-func appendStringAttr(buf []byte, tag byte, key, val string, max int) []byte {
-	buf, start := openLen(buf, tag)
-	buf = appendStringField(buf, tagKey, key, 0)
-	buf, vstart := openLen(buf, tagValue)
-	buf = appendStringField(buf, tagString, val, max)
-	buf = closeLen(buf, vstart)
-	return closeLen(buf, start)
-}
-
 // appendIntAttr appends one complete KeyValue element (field tag) with an
 // int value.
 func appendIntAttr(buf []byte, tag byte, key string, n int64) []byte {
@@ -201,13 +225,6 @@ func appendIntAttr(buf []byte, tag byte, key string, n int64) []byte {
 	buf = append(buf, tagInt)
 	buf = appendVarint(buf, uint64(n))
 	buf = closeLen(buf, vstart)
-	return closeLen(buf, start)
-}
-
-// appendUintString appends u's decimal digits as a string value.
-func appendUintString(buf []byte, u uint64) []byte {
-	buf, start := openLen(buf, tagString)
-	buf = strconv.AppendUint(buf, u, 10)
 	return closeLen(buf, start)
 }
 

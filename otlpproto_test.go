@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,7 +54,9 @@ func TestVarint(t *testing.T) {
 }
 
 // TestStringFieldIsValidUTF8: protobuf strings must be valid UTF-8; each
-// invalid byte becomes U+FFFD, and a cut keeps whole runes and says so.
+// invalid byte becomes U+FFFD, and a cut keeps whole runes, says so with
+// "…", and is never longer than the limit, the "…" and the replacement
+// characters included.
 func TestStringFieldIsValidUTF8(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
@@ -62,13 +65,43 @@ func TestStringFieldIsValidUTF8(t *testing.T) {
 	}{
 		{"plain", 0, "plain"},
 		{"bad \xff\xfe byte", 0, "bad \uFFFD\uFFFD byte"},
-		{"héllo", 2, "h…"},
-		{"abcdef", 3, "abc…"},
-		{"ab\xffcdef", 4, "ab\uFFFDc…"},
+		{"abcdef", 6, "abcdef"},
+		{"abcdefg", 6, "abc…"},
+		{"héllo", 5, "h…"},   // "é" does not fit beside the ellipsis
+		{"héllo!", 6, "hé…"}, // exactly the limit
+		{"abcdef", 3, "abc"}, // too small for the ellipsis: a plain cut
+		{"héllo", 2, "h"},
+		{"ab\xffcdef", 4, "a…"},
+		{"ab\xffcdef", 7, "ab…"}, // counted as written: U+FFFD is 3 bytes
+		{"ab\xffcdef", 8, "ab\uFFFD…"},
+		{"\xff\xff\xff\xff", 8, "\uFFFD…"},
+		{"日本語です", 9, "日本…"},
 	} {
 		f, _, ok := nextField(appendStringField(nil, tagString, tt.in, tt.max))
 		require.True(t, ok)
 		assert.Equal(t, tt.want, string(f.data), "%q max %d", tt.in, tt.max)
+		if tt.max > 0 {
+			assert.LessOrEqual(t, len(f.data), tt.max, "%q max %d", tt.in, tt.max)
+		}
+		assert.True(t, utf8.Valid(f.data))
+	}
+}
+
+// TestRunePrefix: the attribute value length limit counts characters, and
+// each invalid byte as one (it becomes one U+FFFD).
+func TestRunePrefix(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"héllo", 0, "héllo"},
+		{"héllo", 5, "héllo"},
+		{"héllo", 2, "hé"},
+		{"a\xffb", 2, "a\xff"},
+		{"日本語", 1, "日"},
+	} {
+		assert.Equal(t, tt.want, runePrefix(tt.in, tt.n), "%q %d", tt.in, tt.n)
 	}
 }
 

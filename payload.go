@@ -64,6 +64,12 @@ type framing struct {
 	resource []byte
 }
 
+// resourceSchemaURL is the semantic conventions version whose names the
+// resource attributes DetectResource and NewFromEnv set follow (the version
+// the OpenTelemetry Go SDK this module is tested against uses). Log records
+// carry no schema URL: their attributes are the caller's.
+const resourceSchemaURL = "https://opentelemetry.io/schemas/1.43.0"
+
 // newFraming prepares the framing of format for a resource, given as the
 // Resource message's attributes in protobuf form.
 func newFraming(format WireFormat, resourceAttrs []byte) *framing {
@@ -75,7 +81,7 @@ func newFraming(format WireFormat, resourceAttrs []byte) *framing {
 	env := []byte(`{"resourceLogs":[{"resource":{"attributes":[`)
 	env = appendKeyValuesJSON(env, resourceAttrs, tagResourceAttribute)
 	env = closeList(env)
-	f.resource = append(env, `},"scopeLogs":[`...)
+	f.resource = append(env, `},"schemaUrl":"`+resourceSchemaURL+`","scopeLogs":[`...)
 	return f
 }
 
@@ -93,8 +99,9 @@ const maxLenPrefix = 1 + 5
 // base is the size of a payload with no scope and no record.
 func (f *framing) base() int {
 	if f.format == FormatProtobuf {
-		// ExportLogsServiceRequest{resource_logs: ResourceLogs{resource: ...}}
-		return 2*maxLenPrefix + len(f.resource)
+		// ExportLogsServiceRequest{resource_logs: ResourceLogs{resource: ...,
+		// schema_url: ...}}
+		return 3*maxLenPrefix + len(f.resource) + len(resourceSchemaURL)
 	}
 	return len(f.resource) + len(jsonClose)
 }
@@ -197,6 +204,7 @@ func (f *framing) buildProto(p []byte, es []entry, records [][]byte, scopes []sc
 		return n
 	}
 	rl := 1 + varintLen(uint64(len(f.resource))) + len(f.resource)
+	rl += 1 + varintLen(uint64(len(resourceSchemaURL))) + len(resourceSchemaURL)
 	for _, id := range ids {
 		n := scopeLogsLen(id)
 		rl += 1 + varintLen(uint64(n)) + n
@@ -204,6 +212,7 @@ func (f *framing) buildProto(p []byte, es []entry, records [][]byte, scopes []sc
 	p = append(p, tagResourceLogs)
 	p = appendVarint(p, uint64(rl))
 	p = appendBytesField(p, tagResource, f.resource)
+	p = appendStringField(p, tagLogsSchemaURL, resourceSchemaURL, 0)
 	for _, id := range ids {
 		p = append(p, tagScopeLogs)
 		p = appendVarint(p, uint64(scopeLogsLen(id)))
@@ -217,9 +226,12 @@ func (f *framing) buildProto(p []byte, es []entry, records [][]byte, scopes []sc
 	return p
 }
 
-// encodeResource returns the Resource message's attributes for attrs.
+// encodeResource returns the Resource message's attributes for attrs. The
+// attribute limits and ReplaceAttr are for log records: the specification
+// exempts resources.
 func encodeResource(enc *encoder, attrs []slog.Attr) []byte {
+	re := encoder{maxValueLen: enc.maxValueLen}
 	var arr [16]slog.Attr
-	res, _ := collect(arr[:0], attrs, nil)
-	return enc.appendAttrs(nil, tagResourceAttribute, res, 0)
+	res := re.collect(arr[:0], attrs, nil, nil)
+	return re.appendAttrs(nil, tagResourceAttribute, res, 0)
 }

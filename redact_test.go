@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/slogtest"
+	"unicode/utf8"
 
 	slogmulti "github.com/samber/slog-multi"
 	"github.com/stretchr/testify/assert"
@@ -51,8 +53,24 @@ func mwDecode(t testing.TB, buf *bytes.Buffer) []map[string]any {
 }
 
 type mwScrubEntry struct {
-	Path []string `json:"path"`
-	Rule string   `json:"matched_substring"`
+	Path mwPath `json:"path"`
+	Rule string `json:"matched_substring"`
+}
+
+// mwPath is a ScrubbedKey path with list indexes written as strings, so
+// tables can spell paths as []string.
+type mwPath []string
+
+func (p *mwPath) UnmarshalJSON(b []byte) error {
+	var raw []any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = make(mwPath, len(raw))
+	for i, e := range raw {
+		(*p)[i] = fmt.Sprint(e)
+	}
+	return nil
 }
 
 func mwScrubbed(t testing.TB, rec map[string]any) []mwScrubEntry {
@@ -87,15 +105,15 @@ func TestRedactPatterns(t *testing.T) {
 		{"short jwt", "x eyJ0.eyJ0.0 y", "x " + R + " y"},
 		{"jwt", "tok=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig-nat_ure rest", "tok=" + R + " rest"},
 		{"logfire token", "token pylf_v1_us_0123456789abcdefABCDEF end", "token " + R + " end"},
-		{"openai key", "key sk-proj-abcdefghijklmnopqrstuvwx", "key " + R},
+		{"openai key", "key sk-proj-Ab3dEf9hIjKlMn0pQrStUvWx", "key " + R},
 		{"aws key", "AKIAIOSFODNN7EXAMPLE used", R + " used"},
 		{"github token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", R},
 		{"stripe", "sk_live_abcdefghijklmnop1234", R},
 		{"ipv4", "client 192.168.1.20 connected", "client " + R + " connected"},
 		{"ipv4 port", "dial 10.0.0.1:8080", "dial " + R + ":8080"},
-		{"ipv4 end of sentence", "from 8.8.8.8.", "from " + R + "."},
+		{"ipv4 end of sentence", "from 203.0.113.9.", "from " + R + "."},
 		{"ipv6", "peer 2001:db8::8a2e:370:7334 ok", "peer " + R + " ok"},
-		{"ipv6 loopback", "listen [::1]:80", "listen [" + R + "]:80"},
+		{"ipv6 bracketed", "peer [2001:db8::1]:80", "peer [" + R + "]:80"},
 		{"ipv6 full", "fe80:0000:0000:0000:0202:b3ff:fe1e:8329", R},
 		{"ipv6 mapped", "::ffff:192.0.2.128", R},
 		{"visa", "card 4111111111111111 charged", "card " + R + " charged"},
@@ -145,13 +163,26 @@ func TestRedactDenyKeys(t *testing.T) {
 		{"apikey", "api_key"}, {"API_KEY", "api_key"}, {"session_id", "session"},
 		{"Set-Cookie", "cookie"}, {"social_security_number", "social_security"},
 		{"credit card", "credit_card"}, {"access_token", "token"}, {"token", "token"},
-		{"tokenType", "token"}, {"csrf", "csrf"}, {"x_xsrf_header", "xsrf"},
+		{"refreshToken", "token"}, {"csrf", "csrf"}, {"x_xsrf_header", "xsrf"},
 		{"jwt", "jwt"}, {"user_jwt", "jwt"}, {"ssn", "ssn"}, {"userSSN", "ssn"},
 		{"user.ssn", "ssn"},
 		// not denied
 		{"author", ""}, {"authors", ""}, {"max_tokens", ""}, {"tokenizer", ""},
 		{"classname", ""}, {"lesson", ""}, {"user_id", ""}, {"msg", ""}, {"", ""},
-		{"jwtish", ""}, {"ssnack", ""},
+		{"jwtish", ""}, {"ssnack", ""}, {"tokenType", ""}, {"token_count", ""}, {"input_tokens", ""},
+		// beyond Logfire's list
+		{"pwd", "pwd"}, {"DB_PWD", "pwd"}, {"passcode", "password"}, {"pin", "pin"}, {"card_pin", "pin"}, {"PIN", "pin"},
+		{"cvv", "cvv"}, {"cvv2", "cvv"}, {"otp", "otp"}, {"otp_code", "otp"}, {"dsn", "dsn"}, {"sentry_dsn", "dsn"},
+		{"connection_string", "connection_string"}, {"ConnectionString", "connection_string"}, {"conn_str", "connection_string"},
+		{"accessKey", "access_key"}, {"AccountKey", "account_key"}, {"card_number", "card_number"}, {"cardNumber", "card_number"},
+		{"iban", "iban"}, {"bearer", "bearer"}, {"PHPSESSID", "session"}, {"JSESSIONID", "session"}, {"connect.sid", "sid"},
+		{"Ocp-Apim-Subscription-Key", "subscription_key"}, {"sig", "sig"}, {"x-api-key", "api_key"},
+		{"spin", ""}, {"pinned", ""}, {"ping", ""}, {"options", ""}, {"dsnap", ""}, {"signal", ""}, {"sidebar", ""}, {"inside", ""},
+		{"creds", "credential"},
+		// keys that name something about a secret, not the secret
+		{"credentialsId", ""}, {"secret_name", ""}, {"SECRET_NAME", ""}, {"password_file", ""}, {"private_key_path", ""},
+		{"TokenFile", ""}, {"access_token_url", ""}, {"tokenCount", ""}, {"UserSecretsId", ""}, {"auth_type", ""},
+		{"session_id", "session"}, {"sessionId", "session"}, {"passwordHash", "password"}, {"secrets", "secret"}, {"pin_type", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -199,14 +230,15 @@ func TestRedactNoPIIReachesNext(t *testing.T) {
 	rec := recs[0]
 	assert.Equal(t, "login failed for "+DefaultReplacement, rec["msg"])
 	assert.Equal(t, "/login", rec["req"].(map[string]any)["path"], "clean values stay")
+	assert.Equal(t, map[string]any{"note": "call " + DefaultReplacement}, rec["req"].(map[string]any)["meta"], "a map stays a map")
 	assert.Equal(t, "dial tcp "+DefaultReplacement+":443: connection refused", rec["error"])
 	got := mwScrubbed(t, rec)
 	assert.ElementsMatch(t, []mwScrubEntry{
 		{[]string{"attributes", "user"}, PatternEmail},
 		{[]string{"attributes", "auth"}, "auth"},
-		{[]string{"message"}, PatternEmail},
+		{[]string{"log_body"}, PatternEmail},
 		{[]string{"attributes", "req", "headers", "x-forwarded"}, PatternJWT},
-		{[]string{"attributes", "req", "meta"}, PatternEmail},
+		{[]string{"attributes", "req", "meta", "note"}, PatternEmail},
 		{[]string{"attributes", "error"}, PatternIPv4},
 		{[]string{"attributes", "card"}, PatternCreditCard},
 		{[]string{"attributes", "card_text"}, PatternCreditCard},
@@ -251,7 +283,7 @@ func TestRedactErrorValueKeptWhenClean(t *testing.T) {
 	attrs := map[string]slog.Value{}
 	got[0].Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value; return true })
 	assert.Equal(t, sentinel, attrs["err"].Any(), "a clean error stays an error for exception mapping")
-	assert.Equal(t, "to "+DefaultReplacement, attrs["bytes"].String())
+	assert.Equal(t, []byte("to "+DefaultReplacement), attrs["bytes"].Any(), "[]byte stays []byte")
 	assert.Equal(t, mwPanicStringer{}, attrs["stringer"].Any(), "a panicking Stringer is left to the next handler")
 	assert.Contains(t, fmt.Sprint(attrs["valuer"].Any()), "LogValue panicked")
 }
@@ -466,38 +498,86 @@ func TestRedactConcurrent(t *testing.T) {
 	assert.Len(t, got, 400)
 }
 
+// fuzzAccount is a struct value for FuzzRedact.
+type fuzzAccount struct {
+	Name     string
+	Password string
+	Extra    any
+}
+
+// FuzzRedact plants secrets the redactor must always find (e-mail
+// addresses, JWTs, Logfire tokens, a value under a denied key) in text, maps,
+// structs, headers, errors, JSON text and json.RawMessage, around arbitrary
+// keys and values, and checks that none survives and that the output is
+// still valid: each record a JSON line of valid UTF-8, and JSON text still
+// valid JSON.
 func FuzzRedact(f *testing.F) {
 	f.Add("hi", "jane", "example.com", "k", "4111111111111111", "x")
 	f.Add("", "a.b", "c.de", "password", "", "\xff")
 	f.Add("v1.2.3.4-beta", "x+y", "sub.example.org", "", "eyJ", "::")
 	f.Add("0", "", "", "", "0", "0000") // a short JWT once slipped past the prefilter
+	f.Add("{", "q", "w.io", "\"", "{\"a\":[1,2]}", "Zz9aQ")
 	rd := mustRedactor(f, nil)
 	f.Fuzz(func(t *testing.T, msg, local, domain, key, val, tokenTail string) {
-		local = mwKeepOnly(local, "abcdefghijklmnopqrstuvwxyz0123456789._+")
-		domain = mwKeepOnly(domain, "abcdefghijklmnopqrstuvwxyz0123456789.")
-		domain = strings.Trim(domain, ".")
+		local = strings.Trim(mwKeepOnly(local, "abcdefghijklmnopqrstuvwxyz0123456789._+"), ".")
+		domain = strings.Trim(mwKeepOnly(domain, "abcdefghijklmnopqrstuvwxyz0123456789."), ".")
 		tokenTail = mwKeepOnly(tokenTail, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 		var secrets []string
-		if local != "" && strings.Count(domain, ".") >= 1 && !strings.Contains(domain, "..") {
+		if tld := domain[strings.LastIndexByte(domain, '.')+1:]; local != "" && strings.Contains(domain, ".") &&
+			!strings.Contains(domain, "..") && len(tld) >= 2 && mwKeepOnly(tld, "abcdefghijklmnopqrstuvwxyz") == tld {
 			secrets = append(secrets, local+"@"+domain)
 		}
 		if len(tokenTail) >= 4 {
 			secrets = append(secrets, "eyJ"+tokenTail+".eyJ"+tokenTail+"."+tokenTail, "pylf_v1_us_"+tokenTail)
 		}
+		// A value under a denied key is caught whatever it is.
+		denied := "Qv7" + tokenTail + "Jm2"
+		for _, x := range []string{msg, local, domain, key, val} {
+			if strings.Contains(x, denied) {
+				t.Skip("the fuzzer wrote the planted value itself")
+			}
+			for _, s := range secrets {
+				if strings.Contains(x, s) {
+					t.Skip("the fuzzer wrote a planted secret itself")
+				}
+			}
+		}
+		text := strings.Join(secrets, " ")
+		jsonText, err := json.Marshal(map[string]any{key: val, "password": denied, "list": []any{val, text, map[string]string{"token": denied}}})
+		require.NoError(t, err)
+
 		var buf bytes.Buffer
 		log := slog.New(rd.Middleware()(slog.NewJSONHandler(&buf, nil)))
 		args := []any{key, val, slog.Group("g", key, msg)}
 		for i, s := range secrets {
 			args = append(args, fmt.Sprint("s", i), "x "+s+" y", slog.Group("n", "v", s))
 		}
-		full := msg + " " + strings.Join(secrets, " ")
-		log.With(key, val).WithGroup(key).Info(full, args...)
+		args = append(args,
+			"map", map[string]any{key: val, "password": denied, "note": text, "nested": map[string]string{"api_key": denied, key: text}},
+			"struct", fuzzAccount{Name: val, Password: denied, Extra: &fuzzAccount{Name: text}},
+			"header", http.Header{"Authorization": {"Basic " + denied}, key: {val, text}},
+			"err", fmt.Errorf("%s: token=%s %s", val, denied, text),
+			"json", string(jsonText),
+			"raw", json.RawMessage(jsonText),
+			"list", []any{val, text, map[string]any{"secret": denied}},
+		)
+		log.With(key, val).WithGroup(key).Info(msg+" "+text, args...)
 		out := buf.String()
-		for _, s := range secrets {
+		for _, s := range append(secrets, denied) {
 			if strings.Contains(out, s) {
 				t.Fatalf("secret %q reached the output: %s", s, out)
 			}
 		}
+		require.True(t, utf8.ValidString(out), out)
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &rec), out)
+		if g, ok := rec[key].(map[string]any); ok && key != "" {
+			rec = g // the WithGroup(key) group, when it was not denied
+		}
+		if js, ok := rec["json"].(string); ok {
+			require.True(t, json.Valid([]byte(js)), js)
+		}
+
 		_, _ = rd.ScrubString(msg + val)
 		_ = TrimStack(val)
 		_ = TrimPath(val)

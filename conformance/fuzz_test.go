@@ -99,8 +99,9 @@ func fuzzHandle(t *testing.T, format slogotlp.WireFormat, msg, key, val string, 
 		assert.Contains(t, got, "nest")
 		if nanos >= 0 {
 			assert.Equal(t, uint64(nanos), uint64(rs[1].lr.Timestamp()), "timeUnixNano")
-		} else { // before 1970: OTLP cannot say it; the observed time stands in
-			assert.Equal(t, rs[1].lr.ObservedTimestamp(), rs[1].lr.Timestamp(), "timeUnixNano")
+		} else { // before 1970: OTLP cannot say it; timeUnixNano is missing
+			assert.Zero(t, rs[1].lr.Timestamp(), "timeUnixNano")
+			assert.NotZero(t, rs[1].lr.ObservedTimestamp(), "observedTimeUnixNano")
 		}
 	}
 }

@@ -133,23 +133,26 @@ func exportWire(t testing.TB, opts *slogotlp.HandlerOptions, log func(h *slogotl
 	return protoRecs, jsonWire
 }
 
-// sameShape renders decoded records as JSON lines with every timestamp
-// zeroed, so that two runs of the same logging compare equal however their
-// records were split into payloads.
+// sameShape renders each decoded record, with its resource and scope, as
+// JSON with the timestamps zeroed, so that two runs of the same logging
+// compare equal however their records were split into payloads (an ERROR
+// record exports at once, so the split depends on timing).
 func sameShape(t testing.TB, rs []rec) []string {
 	t.Helper()
 	var out []string
 	for _, r := range rs {
-		l := plog.NewLogs()
-		rl := l.ResourceLogs().AppendEmpty()
+		c := plog.NewLogs()
+		rl := c.ResourceLogs().AppendEmpty()
 		r.res.CopyTo(rl.Resource())
+		rl.SetSchemaUrl(r.resSchema)
 		sl := rl.ScopeLogs().AppendEmpty()
 		r.scope.CopyTo(sl.Scope())
+		sl.SetSchemaUrl(r.scopeSchema)
 		lr := sl.LogRecords().AppendEmpty()
 		r.lr.CopyTo(lr)
 		lr.SetTimestamp(0)
 		lr.SetObservedTimestamp(0)
-		b, err := (&plog.JSONMarshaler{}).MarshalLogs(l)
+		b, err := (&plog.JSONMarshaler{}).MarshalLogs(c)
 		require.NoError(t, err)
 		out = append(out, string(b))
 	}
@@ -161,6 +164,8 @@ type rec struct {
 	res   pcommon.Resource
 	scope pcommon.InstrumentationScope
 	lr    plog.LogRecord
+	// the schema URLs of the resourceLogs and scopeLogs that hold it
+	resSchema, scopeSchema string
 }
 
 func records(ls []plog.Logs) []rec {
@@ -171,7 +176,7 @@ func records(ls []plog.Logs) []rec {
 			for j := range rl.ScopeLogs().Len() {
 				sl := rl.ScopeLogs().At(j)
 				for k := range sl.LogRecords().Len() {
-					out = append(out, rec{rl.Resource(), sl.Scope(), sl.LogRecords().At(k)})
+					out = append(out, rec{rl.Resource(), sl.Scope(), sl.LogRecords().At(k), rl.SchemaUrl(), sl.SchemaUrl()})
 				}
 			}
 		}

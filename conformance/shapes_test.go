@@ -65,10 +65,14 @@ func TestBodyAndTimestamps(t *testing.T) {
 	assert.True(t, r.TraceID().IsEmpty())
 	assert.True(t, r.SpanID().IsEmpty())
 
-	// A zero record time is replaced by the time Handle ran.
+	// A zero record time is missing (slog's Handler contract: ignore it),
+	// which the log data model writes as an unset timeUnixNano; the
+	// observed time, when Handle ran, stands for it.
 	z := rs[1].lr
 	assert.Equal(t, "no time", z.Body().Str())
-	assert.Equal(t, z.ObservedTimestamp(), z.Timestamp())
+	assert.Zero(t, z.Timestamp())
+	zobs := z.ObservedTimestamp().AsTime()
+	assert.False(t, zobs.Before(before.Truncate(time.Nanosecond)) || zobs.After(after), "observed time %v outside [%v, %v]", zobs, before, after)
 }
 
 type valuer struct{ v string }
@@ -378,12 +382,15 @@ func TestDefaultScope(t *testing.T) {
 	assert.NotEmpty(t, r.scope.Version())
 }
 
+// TestValueTruncation: MaxValueLen cuts the message and string values to
+// at most that many bytes, the "…" included, on a rune boundary.
 func TestValueTruncation(t *testing.T) {
-	r := one(t, &slogotlp.HandlerOptions{MaxValueLen: 4}, func(l *slog.Logger) {
-		l.Info("abcdefgh", "s", "ü1234", "short", "ab")
+	r := one(t, &slogotlp.HandlerOptions{MaxValueLen: 7}, func(l *slog.Logger) {
+		l.Info("abcdefgh", "s", "ü123456", "short", "abcdefg", "list", []string{"ü1234567"})
 	})
 	assert.Equal(t, "abcd…", r.lr.Body().Str())
 	attrs := goMap(t, r.lr.Attributes())
 	assert.Equal(t, "ü12…", attrs["s"])
-	assert.Equal(t, "ab", attrs["short"])
+	assert.Equal(t, "abcdefg", attrs["short"], "exactly the limit")
+	assert.Equal(t, []any{"ü12…"}, attrs["list"])
 }

@@ -20,10 +20,11 @@ import (
 const maxTokenBytes = 8 << 10
 
 var (
-	hmacMethods  = []string{"HS256", "HS384", "HS512"}
-	rsaMethods   = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
-	errNoBearer  = errors.New("no bearer token")
-	errNoSubject = errors.New("token has no sub claim")
+	hmacMethods     = []string{"HS256", "HS384", "HS512"}
+	rsaMethods      = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+	errNoBearer     = errors.New("no bearer token")
+	errNoSubject    = errors.New("token has no sub claim")
+	errLongLifetime = errors.New("token lifetime exceeds MaxTokenLifetime")
 )
 
 // identity is who a verified token speaks for.
@@ -44,8 +45,11 @@ type tokenClaims struct {
 
 // verifier checks bearer tokens against one configured kind of key.
 type verifier struct {
-	parser  *jwt.Parser
-	keyFunc jwt.Keyfunc
+	parser      *jwt.Parser
+	keyFunc     jwt.Keyfunc
+	now         func() time.Time
+	maxLifetime time.Duration
+	skew        time.Duration
 }
 
 func newVerifier(c Config, now func() time.Time) (*verifier, error) {
@@ -84,6 +88,7 @@ func newVerifier(c Config, now func() time.Time) (*verifier, error) {
 		jwt.WithValidMethods(methods),
 		jwt.WithLeeway(c.ClockSkew),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // iat in the future (beyond the leeway) is refused
 		jwt.WithTimeFunc(now),
 	}
 	if c.Issuer != "" {
@@ -92,7 +97,7 @@ func newVerifier(c Config, now func() time.Time) (*verifier, error) {
 	if c.Audience != "" {
 		opts = append(opts, jwt.WithAudience(c.Audience))
 	}
-	return &verifier{parser: jwt.NewParser(opts...), keyFunc: keyFunc}, nil
+	return &verifier{parser: jwt.NewParser(opts...), keyFunc: keyFunc, now: now, maxLifetime: c.MaxTokenLifetime, skew: c.ClockSkew}, nil
 }
 
 // parsePublicKeyPEM accepts an RSA or ECDSA public key and returns the
@@ -159,6 +164,14 @@ func (v *verifier) verify(r *http.Request) (identity, error) {
 	}
 	if cl.Subject == "" {
 		return identity{}, errNoSubject
+	}
+	// exp is required, so ExpiresAt is set.
+	if cl.IssuedAt != nil {
+		if cl.ExpiresAt.Sub(cl.IssuedAt.Time) > v.maxLifetime {
+			return identity{}, errLongLifetime
+		}
+	} else if cl.ExpiresAt.Sub(v.now()) > v.maxLifetime+v.skew {
+		return identity{}, errLongLifetime
 	}
 	id := identity{user: cl.Subject, session: cl.SID}
 	if id.session == "" {

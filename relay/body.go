@@ -98,12 +98,15 @@ type splice struct {
 
 // inspect checks that body looks like an OTLP JSON ExportLogsServiceRequest
 // (an object whose resourceLogs is an array of objects, each resource an
-// object and each scopeLogs an array) without decoding the log records. When
-// stamp is non-nil it also returns the body with every resource's attributes
-// rewritten: any enduser.id or session.id the client sent is dropped and the
-// encoded attributes in stamp are appended. Everything else is kept byte for
-// byte. Duplicate keys are rejected at every level inspected, so no receiver
-// can read a different value than the one the relay checked.
+// object and each scopeLogs an array) without decoding the log records'
+// values. When stamp is non-nil it also returns the body with every
+// resource's attributes rewritten: any enduser.id or session.id the client
+// sent is dropped and the encoded attributes in stamp are appended; and
+// with enduser.id and session.id dropped from every scope's and every log
+// record's attributes, so that no record can carry an identity but the
+// token's. Everything else is kept byte for byte. Duplicate keys are
+// rejected at every level inspected, so no receiver can read a different
+// value than the one the relay checked.
 func inspect(body []byte, stamp []byte) ([]byte, error) {
 	if !json.Valid(body) {
 		return nil, errBadBody
@@ -140,7 +143,7 @@ func inspectResourceLogs(elem []byte, base int, stamp []byte, edits *[]splice) e
 	var res []byte
 	resAt := -1
 	inner, n, err := objectFields(elem, false, func(key string, val []byte, at int) error {
-		if lookalike(key, "resource") {
+		if lookalike(key, "resource") || lookalike(key, "scopeLogs") || lookalike(key, "scope_logs") {
 			return errBadBody
 		}
 		switch key {
@@ -152,6 +155,9 @@ func inspectResourceLogs(elem []byte, base int, stamp []byte, edits *[]splice) e
 		case "scopeLogs", "scope_logs":
 			if val[0] != '[' && !isNull(val) {
 				return errBadBody
+			}
+			if stamp != nil && !isNull(val) {
+				return dropInScopeLogs(val, base+at, edits)
 			}
 		}
 		return nil
@@ -216,6 +222,85 @@ func stampResource(res []byte, stamp []byte) ([]byte, error) {
 	}
 	out = append(append(out, stamp...), ']')
 	return applySplices(res, []splice{{attrsAt, attrsAt + len(attrs), out}}), nil
+}
+
+// dropInScopeLogs drops enduser.id and session.id from the attributes of
+// every scope and every log record in the scopeLogs array arr, which
+// starts at base in the body.
+func dropInScopeLogs(arr []byte, base int, edits *[]splice) error {
+	return arrayElems(arr, func(sl []byte, at int) error {
+		slBase := base + at
+		_, _, err := objectFields(sl, false, func(key string, val []byte, vat int) error {
+			if lookalike(key, "scope") || lookalike(key, "logRecords") || lookalike(key, "log_records") {
+				return errBadBody
+			}
+			switch key {
+			case "scope":
+				if isNull(val) {
+					return nil
+				}
+				if val[0] != '{' {
+					return errBadBody
+				}
+				return dropInAttributes(val, slBase+vat, edits)
+			case "logRecords", "log_records":
+				if isNull(val) {
+					return nil
+				}
+				if val[0] != '[' {
+					return errBadBody
+				}
+				return arrayElems(val, func(rec []byte, rat int) error {
+					if rec[0] != '{' {
+						return errBadBody
+					}
+					return dropInAttributes(rec, slBase+vat+rat, edits)
+				})
+			}
+			return nil
+		})
+		return err
+	})
+}
+
+// dropInAttributes drops the relay's keys from the attributes array of
+// obj (a scope or a log record), which starts at base in the body.
+func dropInAttributes(obj []byte, base int, edits *[]splice) error {
+	_, _, err := objectFields(obj, false, func(key string, val []byte, at int) error {
+		if lookalike(key, "attributes") {
+			return errBadBody
+		}
+		if key != "attributes" || isNull(val) {
+			return nil
+		}
+		if val[0] != '[' {
+			return errBadBody
+		}
+		var kept []byte
+		dropped := false
+		err := arrayElems(val, func(kv []byte, _ int) error {
+			owned, err := isStampedKey(kv)
+			if err != nil {
+				return err
+			}
+			if owned {
+				dropped = true
+				return nil
+			}
+			if len(kept) > 0 {
+				kept = append(kept, ',')
+			}
+			kept = append(kept, kv...)
+			return nil
+		})
+		if err != nil || !dropped {
+			return err
+		}
+		out := append(append([]byte{'['}, kept...), ']')
+		*edits = append(*edits, splice{base + at, base + at + len(val), out})
+		return nil
+	})
+	return err
 }
 
 // isStampedKey reports whether a KeyValue sets an attribute the relay owns.

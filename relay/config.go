@@ -34,6 +34,7 @@ const (
 	DefaultUpstreamTimeout = 10 * time.Second
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultClockSkew       = 30 * time.Second
+	DefaultMaxTokenLife    = 24 * time.Hour
 	DefaultUserRate        = 10
 	DefaultUserBurst       = 50
 	DefaultSessionRate     = 5
@@ -41,6 +42,13 @@ const (
 	DefaultJWKSRefresh     = 5 * time.Minute
 	DefaultSweepInterval   = time.Minute
 )
+
+// MaxHeaderBytes is the http.Server.MaxHeaderBytes a server of the relay
+// should set: room for a session token (the relay refuses tokens over
+// 8 KiB) and ordinary headers. Go's default, 1 MiB, lets every anonymous
+// connection make the server buffer a megabyte before any check runs;
+// cmd/relay sets this.
+const MaxHeaderBytes = 16 << 10
 
 // Config configures a Relay. The zero value is not usable: exactly one of
 // JWTSecret, JWTPublicKeyPEM or JWKSURL must be set, because a relay that
@@ -83,8 +91,14 @@ type Config struct {
 	Issuer string
 	// Audience, when set, must be one of the token's aud values.
 	Audience string
-	// ClockSkew is the leeway for exp and nbf. Default: 30s.
+	// ClockSkew is the leeway for exp, nbf and iat. Default: 30s.
 	ClockSkew time.Duration
+	// MaxTokenLifetime is the longest a token may be valid for: exp - iat,
+	// or, for a token without iat, exp - now (plus ClockSkew). A token
+	// issued in the future (iat beyond ClockSkew) is refused too. A stolen
+	// session token then dies within this time, whatever its issuer wrote
+	// in exp. Default: 24h.
+	MaxTokenLifetime time.Duration
 
 	// UserRate and UserBurst size the token bucket per user (JWT sub).
 	// Defaults: 10 requests/s, burst 50. rate.Inf disables the limit.
@@ -128,6 +142,7 @@ func (c Config) withDefaults() Config {
 	}
 	c.JWKSRefresh = positiveOr(c.JWKSRefresh, DefaultJWKSRefresh)
 	c.ClockSkew = positiveOr(c.ClockSkew, DefaultClockSkew)
+	c.MaxTokenLifetime = positiveOr(c.MaxTokenLifetime, DefaultMaxTokenLife)
 	c.UserRate = positiveOr(c.UserRate, DefaultUserRate)
 	c.UserBurst = positiveOr(c.UserBurst, DefaultUserBurst)
 	c.SessionRate = positiveOr(c.SessionRate, DefaultSessionRate)
@@ -193,7 +208,8 @@ func (c Config) validate() error {
 //	RELAY_JWT_PUBLIC_KEY                    path of an RSA or ECDSA PEM public key
 //	RELAY_JWKS_URL, RELAY_JWKS_REFRESH      JWKS endpoint and cache lifetime
 //	RELAY_JWT_ISSUER, RELAY_JWT_AUDIENCE    expected iss and aud
-//	RELAY_JWT_CLOCK_SKEW                    leeway for exp/nbf, e.g. 30s
+//	RELAY_JWT_CLOCK_SKEW                    leeway for exp/nbf/iat, e.g. 30s
+//	RELAY_JWT_MAX_LIFETIME                  longest token lifetime accepted, e.g. 24h
 //	RELAY_USER_RATE, RELAY_USER_BURST       per-user requests/s and burst
 //	RELAY_SESSION_RATE, RELAY_SESSION_BURST per-session requests/s and burst
 //	RELAY_MAX_BODY_BYTES                    body cap, before and after gunzip
@@ -259,6 +275,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.Issuer = get("RELAY_JWT_ISSUER")
 	c.Audience = get("RELAY_JWT_AUDIENCE")
 	c.ClockSkew = dur("RELAY_JWT_CLOCK_SKEW")
+	c.MaxTokenLifetime = dur("RELAY_JWT_MAX_LIFETIME")
 	c.UserRate = rate.Limit(num("RELAY_USER_RATE"))
 	c.UserBurst = int(num("RELAY_USER_BURST"))
 	c.SessionRate = rate.Limit(num("RELAY_SESSION_RATE"))

@@ -8,7 +8,10 @@
 //  1. verifies the JWT with the one kind of key configured (an HMAC secret,
 //     an RSA or ECDSA public key, or a JWKS URL), accepting only that key's
 //     algorithms, requiring exp and sub, checking nbf with a small clock
-//     skew and the issuer and audience when set; anything else is 401 with
+//     skew and the issuer and audience when set, refusing a token issued in
+//     the future (iat beyond the skew) or valid for longer than
+//     Config.MaxTokenLifetime (RELAY_JWT_MAX_LIFETIME, default 24h: exp-iat,
+//     or exp-now for a token without iat); anything else is 401 with
 //     {"error":"unauthorized"} and no detail;
 //  2. takes one token from the user's (sub) and the session's (sid, else
 //     jti, else the token) bucket, or answers 429 with Retry-After;
@@ -26,9 +29,11 @@
 // Unless Config.DisableIdentityStamping is set, the relay sets the resource
 // attribute enduser.id to the token's sub and session.id to its sid (else
 // jti; none when the token has neither), in every resourceLogs entry,
-// dropping any enduser.id or session.id the client sent: a client cannot log
-// as someone else. Only the resource attribute arrays change; every other
-// byte is forwarded as received. A gzip body is decompressed, stamped and
+// dropping any enduser.id or session.id the client sent there, and drops
+// every enduser.id and session.id from the attributes of each scope and each
+// log record (under the JSON and the proto field names alike): a client
+// cannot log as someone else at any level. Only those attribute arrays
+// change; every other byte is forwarded as received. A gzip body is decompressed, stamped and
 // compressed again (gzip level BestSpeed). With stamping disabled the body
 // is forwarded byte for byte, compressed or not, after the same checks.
 //

@@ -53,14 +53,31 @@ func FuzzRelay(f *testing.F) {
 	})
 }
 
+// fuzzAttrs are the keys of OTLP attributes as a decoder that matches
+// names without regard to case (encoding/json) reads them; values inside
+// scopes and records are not the relay's to check.
+type fuzzAttrs []struct {
+	Key string `json:"key"`
+}
+
+type fuzzScopeLogs []struct {
+	Scope struct {
+		Attributes fuzzAttrs `json:"attributes"`
+	} `json:"scope"`
+	LogRecords      []struct{ Attributes fuzzAttrs } `json:"logRecords"`
+	LogRecordsProto []struct{ Attributes fuzzAttrs } `json:"log_records"`
+}
+
 // FuzzInspect checks the structural walk and the stamping on arbitrary
 // bodies: no panic, and whatever it accepts comes out as valid JSON in which
-// every resource carries exactly the stamped enduser.id.
+// every resource carries exactly the stamped enduser.id, and no scope or
+// log record carries an enduser.id or session.id at all.
 func FuzzInspect(f *testing.F) {
 	f.Add([]byte(sampleBody))
 	f.Add([]byte(`{"resourceLogs":[{},{"resource":null},{"resource":{"attributes":null}}]}`))
 	f.Add([]byte(`{"resourceLogs":[{"resource":{"attributes":[{"key":"enduser\u002eid","value":{}},{"key":"a\"b","value":{}}]}}]}`))
 	f.Add([]byte(` { "resourceLogs" : [ { "resource" : { } } ] } `))
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"scope":{"attributes":[{"key":"enduser.id","value":{"stringValue":"m"}}]},"logRecords":[{"attributes":[{"key":"session.id","value":{}}]}]}],"scope_logs":[{"log_records":[{"attributes":[{"key":"enduser.id","value":{}}]}]}]}]}`))
 	stamp := stampAttrs(identity{user: "alice", session: "s"})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		out, err := inspect(body, stamp)
@@ -77,7 +94,17 @@ func FuzzInspect(f *testing.F) {
 						} `json:"value"`
 					} `json:"attributes"`
 				} `json:"resource"`
+				ScopeLogs      fuzzScopeLogs `json:"scopeLogs"`
+				ScopeLogsProto fuzzScopeLogs `json:"scope_logs"`
 			} `json:"resourceLogs"`
+		}
+		spoofed := func(as fuzzAttrs) bool {
+			for _, a := range as {
+				if a.Key == AttrUserID || a.Key == AttrSessionID {
+					return true
+				}
+			}
+			return false
 		}
 		if err := json.Unmarshal(out, &req); err != nil {
 			t.Fatalf("accepted %q but produced invalid output %q: %v", body, out, err)
@@ -94,6 +121,16 @@ func FuzzInspect(f *testing.F) {
 			}
 			if users != 1 {
 				t.Fatalf("%d enduser.id in a resource: %q -> %q", users, body, out)
+			}
+			for _, sl := range append(rl.ScopeLogs, rl.ScopeLogsProto...) {
+				if spoofed(sl.Scope.Attributes) {
+					t.Fatalf("client identity survived in a scope: %q -> %q", body, out)
+				}
+				for _, lr := range append(sl.LogRecords, sl.LogRecordsProto...) {
+					if spoofed(lr.Attributes) {
+						t.Fatalf("client identity survived in a log record: %q -> %q", body, out)
+					}
+				}
 			}
 		}
 	})

@@ -83,6 +83,15 @@ func TestStampingShapes(t *testing.T) {
 		{"every resourceLogs entry", "", `{"resourceLogs":[{},{"resource":{"attributes":[]}}]}`,
 			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]}},{"resource":{"attributes":[` + alice + `]}}]}`},
 		{"no entries", "", `{"resourceLogs":[]}`, `{"resourceLogs":[]}`},
+		{"spoofed identity in scope and record attributes dropped", "",
+			`{"resourceLogs":[{"resource":{"attributes":[]},"scopeLogs":[{"scope":{"name":"s","attributes":[{"key":"enduser.id","value":{"stringValue":"mallory"}},{"key":"k","value":{"intValue":"1"}}]},` +
+				`"logRecords":[{"body":{"stringValue":"enduser.id"},"attributes":[{"key":"session.id","value":{"stringValue":"x"}},{"key":"enduser\u002eid","value":{"stringValue":"m"}}]},{"attributes":[{"key":"ok","value":{"boolValue":true}}]}]}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scopeLogs":[{"scope":{"name":"s","attributes":[{"key":"k","value":{"intValue":"1"}}]},` +
+				`"logRecords":[{"body":{"stringValue":"enduser.id"},"attributes":[]},{"attributes":[{"key":"ok","value":{"boolValue":true}}]}]}]}]}`},
+		{"proto field names too", "", `{"resourceLogs":[{"scope_logs":[{"log_records":[{"attributes":[{"key":"enduser.id","value":{"stringValue":"m"}}]}]}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scope_logs":[{"log_records":[{"attributes":[]}]}]}]}`},
+		{"null scope and records", "", `{"resourceLogs":[{"scopeLogs":[{"scope":null,"logRecords":null},{}]}]}`,
+			`{"resourceLogs":[{"resource":{"attributes":[` + alice + `]},"scopeLogs":[{"scope":null,"logRecords":null},{}]}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +184,12 @@ func TestUnauthorized(t *testing.T) {
 		{"expired beyond skew", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }))},
 		{"not yet valid", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Minute).Unix() }))},
 		{"no exp", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { delete(c, "exp") }))},
+		{"iat in the future", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Minute).Unix() }))},
+		{"lifetime beyond the maximum", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) {
+			c["iat"] = time.Now().Add(-time.Hour).Unix()
+			c["exp"] = time.Now().Add(DefaultMaxTokenLife).Unix()
+		}))},
+		{"no iat, exp beyond the maximum", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(DefaultMaxTokenLife + time.Hour).Unix() }))},
 		{"no sub", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { delete(c, "sub") }))},
 		{"wrong issuer", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["iss"] = "https://evil" }))},
 		{"wrong audience", hs, "Bearer " + hsSign(mod(func(c jwt.MapClaims) { c["aud"] = "other" }))},
@@ -208,6 +223,11 @@ func TestUnauthorized(t *testing.T) {
 	}{
 		{hs, valid},
 		{hs, hsSign(mod(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-5 * time.Second).Unix() }))}, // within skew
+		{hs, hsSign(mod(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(5 * time.Second).Unix() }))},  // within skew
+		{hs, hsSign(mod(func(c jwt.MapClaims) { // a full day, issued an hour ago
+			c["iat"] = time.Now().Add(-time.Hour).Unix()
+			c["exp"] = time.Now().Add(DefaultMaxTokenLife - 2*time.Hour).Unix()
+		}))},
 		{rs, sign(t, jwt.SigningMethodRS256, rsaKey, claims("alice", ""))},
 		{rs, sign(t, jwt.SigningMethodPS384, rsaKey, claims("alice", ""))},
 		{es, sign(t, jwt.SigningMethodES256, ecKey, claims("alice", ""))},
@@ -215,6 +235,19 @@ func TestUnauthorized(t *testing.T) {
 		rec := post(t, ok.r, ok.tok, []byte(sampleBody), nil)
 		assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	}
+}
+
+// TestMaxTokenLifetimeIsConfigurable: a relay told to take tokens of at
+// most an hour refuses a two-hour one that the default would take.
+func TestMaxTokenLifetimeIsConfigurable(t *testing.T) {
+	u := newUpstream(t)
+	short := newTestRelay(t, u, func(c *Config) { c.MaxTokenLifetime = time.Hour })
+	c := claims("alice", "")
+	c["iat"] = time.Now().Unix()
+	c["exp"] = time.Now().Add(2 * time.Hour).Unix()
+	tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), c)
+	assert.Equal(t, http.StatusUnauthorized, post(t, short, tok, []byte(sampleBody), nil).Code)
+	assert.Equal(t, http.StatusOK, post(t, newTestRelay(t, u, nil), tok, []byte(sampleBody), nil).Code)
 }
 
 func TestBodyTooLarge(t *testing.T) {
@@ -283,7 +316,7 @@ func TestBadBodies(t *testing.T) {
 			``, `not json`, `[]`, `{}`, `{"resourceSpans":[]}`, `{"resource_logs":[{}]}`, `{"resourceLogs":[],"ResourceLogs":[{}]}`,
 			`{"resourceLogs":{}}`, `{"resourceLogs":null}`, `{"resourceLogs":[1]}`,
 			`{"resourceLogs":[]} trailing`, `{"resourceLogs":[],"resourceLogs":[]}`,
-			`{"resourceLogs":[{"resource":"x"}]}`, `{"resourceLogs":[{"scopeLogs":{}}]}`,
+			`{"resourceLogs":[{"resource":"x"}]}`, `{"resourceLogs":[{"scopeLogs":{}}]}`, `{"resourceLogs":[{"ScopeLogs":[]}]}`,
 			`{"resourceLogs":[{"resource":{},"resource":{}}]}`, `{"resourceLogs":[{"resource":{"attributes":[]}}`,
 		} {
 			rec := post(t, r, tok, []byte(body), nil)
@@ -306,6 +339,14 @@ func TestBadBodies(t *testing.T) {
 		`{"resourceLogs":[{"resource":{"attributes":[],"attributes":[]}}]}`,
 		`{"resourceLogs":[{"Resource":{}}]}`, `{"resourceLogs":[{"resource":{"Attributes":[]}}]}`,
 		`{"resourceLogs":[{"resource":{"attributes":[{"KEY":"enduser.id"}]}}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"scope":{"attributes":[1]}}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"scope":"x"}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"LogRecords":[]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":{}}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[1]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[],"logRecords":[]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"Attributes":[]}]}]}]}`,
+		`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[{"Key":"session.id"}]}]}]}]}`,
 	} {
 		assert.Equal(t, http.StatusBadRequest, post(t, r, hsToken(t, "a", ""), []byte(body), nil).Code, body)
 	}
@@ -589,6 +630,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"RELAY_JWT_ISSUER":       testIssuer,
 		"RELAY_JWT_AUDIENCE":     testAudience,
 		"RELAY_JWT_CLOCK_SKEW":   "5s",
+		"RELAY_JWT_MAX_LIFETIME": "90m",
 		"RELAY_USER_RATE":        "2.5",
 		"RELAY_USER_BURST":       "7",
 		"RELAY_SESSION_RATE":     "1",
@@ -605,6 +647,7 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.Equal(t, testIssuer, c.Issuer)
 	assert.Equal(t, testAudience, c.Audience)
 	assert.Equal(t, 5*time.Second, c.ClockSkew)
+	assert.Equal(t, 90*time.Minute, c.MaxTokenLifetime)
 	assert.InDelta(t, 2.5, float64(c.UserRate), 0)
 	assert.Equal(t, 7, c.UserBurst)
 	assert.Equal(t, 3, c.SessionBurst)
@@ -629,12 +672,12 @@ func TestConfigFromEnv(t *testing.T) {
 	assert.False(t, empty.DisableIdentityStamping, "stamping is on by default")
 
 	bad := map[string]string{
-		"RELAY_USER_RATE": "-1", "RELAY_UPSTREAM_TIMEOUT": "soon", "RELAY_STAMP_IDENTITY": "maybe",
+		"RELAY_USER_RATE": "-1", "RELAY_UPSTREAM_TIMEOUT": "soon", "RELAY_STAMP_IDENTITY": "maybe", "RELAY_JWT_MAX_LIFETIME": "forever",
 		"LOGFIRE_TOKEN_FILE": dir + "/missing", "RELAY_JWT_SECRET": testSecret,
 	}
 	_, err = ConfigFromEnv(func(k string) string { return bad[k] })
 	require.Error(t, err)
-	for _, k := range []string{"RELAY_USER_RATE", "RELAY_UPSTREAM_TIMEOUT", "RELAY_STAMP_IDENTITY", "LOGFIRE_TOKEN_FILE"} {
+	for _, k := range []string{"RELAY_USER_RATE", "RELAY_UPSTREAM_TIMEOUT", "RELAY_STAMP_IDENTITY", "RELAY_JWT_MAX_LIFETIME", "LOGFIRE_TOKEN_FILE"} {
 		assert.Contains(t, err.Error(), k)
 	}
 	assert.NotContains(t, err.Error(), testSecret)

@@ -53,7 +53,8 @@ var flagEnv = []struct{ flag, env, help string }{
 	{"jwks-refresh", "RELAY_JWKS_REFRESH", "JWKS cache lifetime (default 5m)"},
 	{"issuer", "RELAY_JWT_ISSUER", "required iss claim"},
 	{"audience", "RELAY_JWT_AUDIENCE", "required aud value"},
-	{"clock-skew", "RELAY_JWT_CLOCK_SKEW", "leeway for exp/nbf (default 30s)"},
+	{"clock-skew", "RELAY_JWT_CLOCK_SKEW", "leeway for exp/nbf/iat (default 30s)"},
+	{"max-token-lifetime", "RELAY_JWT_MAX_LIFETIME", "longest token lifetime accepted: exp-iat, or exp-now without iat (default 24h)"},
 	{"user-rate", "RELAY_USER_RATE", "requests/s per user (default 10)"},
 	{"user-burst", "RELAY_USER_BURST", "burst per user (default 50)"},
 	{"session-rate", "RELAY_SESSION_RATE", "requests/s per session (default 5)"},
@@ -167,7 +168,9 @@ func serve(ctx context.Context, s settings, logOut io.Writer, ready func(net.Add
 		return fmt.Errorf("listen on %s (RELAY_ADDR): %w", s.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           rl,
+		Handler: rl,
+		// Headers past this get 431 before any allocation grows with them.
+		MaxHeaderBytes:    relay.MaxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
