@@ -236,3 +236,35 @@ func TestFailoverRoutesAroundDisabledExport(t *testing.T) {
 	assert.NotContains(t, fallback.String(), "first")
 	assert.True(t, strings.Contains(fallback.String(), "level=ERROR"))
 }
+
+// TestDropReportDeliveredByAnotherDestination: a report counts as delivered
+// when any destination delivered its copy, so the next report does not
+// count the same drops again; the copy the dead destination lost is counted
+// there, and reported next.
+func TestDropReportDeliveredByAnotherDestination(t *testing.T) {
+	dead := &scriptExporter{}
+	for range 10 {
+		dead.next = append(dead.next, Result{Outcome: ExportRejected})
+	}
+	live := &captureExporter{}
+	h := newMulti(t, []Destination{{Name: "dead", Exporter: dead}, {Name: "live", Exporter: live}},
+		&HandlerOptions{DropReportInterval: time.Hour, OnError: func(error) {}})
+	slog.New(h).Error("x") // dead refuses it, live takes it
+	flush(t, h)
+	b := h.c.dests[0].b
+	require.Equal(t, uint64(1), b.stats().Dropped.Rejected)
+
+	b.queueDropReport()
+	flush(t, h)
+	got := reports(t, live)
+	require.Len(t, got, 1)
+	assert.Equal(t, "dead", got[0]["slogotlp.destination"])
+	assert.Equal(t, "1", got[0]["otel.logs.dropped.rejected"])
+	assert.Equal(t, uint64(2), b.stats().Dropped.Rejected, "dead refused its own copy too")
+
+	b.queueDropReport()
+	flush(t, h)
+	got = reports(t, live)
+	require.Len(t, got, 2)
+	assert.Equal(t, "1", got[1]["otel.logs.dropped_count"], "only the lost copy is new: the first report was delivered")
+}
