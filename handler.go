@@ -107,8 +107,9 @@ type HandlerOptions struct {
 	// MaxRetryTime is how long a batch is retried before it is dropped and
 	// counted. It does not apply while the receiver is offline (unreachable):
 	// then the handler probes with backoff until it answers or Shutdown
-	// begins; Shutdown makes no attempt at an unreachable receiver and does
-	// not wait past its deadline for a retry. Default: 2m.
+	// begins; Shutdown gives up at the first attempt that finds the receiver
+	// unreachable and does not wait past its deadline for a retry.
+	// Default: 2m.
 	MaxRetryTime time.Duration
 
 	// OnError hears every export failure, each as one error that says what
@@ -397,7 +398,8 @@ func (h *Handler) Flush(ctx context.Context) error {
 // needed), shuts the exporters down and returns. It returns by ctx's
 // deadline, or within ShutdownTimeout (default 10s) if ctx has none, even
 // when a receiver never answers or asks to be retried later
-// (Retry-After); it makes no attempt at a receiver found unreachable.
+// (Retry-After); it gives up at the first attempt that finds a receiver
+// unreachable.
 // Records still queued then are counted as dropped. Destinations shut down
 // in parallel.
 //
