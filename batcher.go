@@ -78,6 +78,28 @@ type batcher struct {
 	notes  notifier
 	errOut io.Writer // where the default OnError writes
 
+	// The disk spool (spool_send.go, spool_restore.go); spool is nil
+	// without one, and every use of it is behind that nil check.
+	spool *spool
+	// spoolRoot is SpoolDir made absolute, scrubbed from errors; spoolErr
+	// says why the spool could not be opened, told to OnError by run.
+	spoolRoot string
+	spoolErr  error
+	spoolFr   *framing // protobuf framing: every spooled payload is protobuf
+	// staged is a batch the overflow policy moved out of the queue, under
+	// mu, for spoolLoop to write; its records count in inflight.
+	staged    []entry
+	spoolWake chan struct{}
+	// restoreDue asks the dispatcher to send spooled payloads before new
+	// batches: at start, and when the receiver answers again. restoring
+	// says it does (the overflow policy then spools too).
+	restoreDue, restoring atomic.Bool
+	// skipped: payloads restored in vain for MaxRetryTime, not tried again
+	// in this run; under mu.
+	skipped map[string]bool
+	// spooledAtStop is Stats.Spooled when Shutdown began.
+	spooledAtStop uint64
+
 	// Test seams: how the senders wait between retries and draw jitter.
 	sleep  func(d time.Duration, interrupt <-chan struct{}) bool
 	jitter func() float64
@@ -86,13 +108,18 @@ type batcher struct {
 	fatalOnce sync.Once
 }
 
-// job is one batch handed to a sender.
+// job is one batch handed to a sender, or one spooled payload to restore.
 type job struct {
 	id    uint64
 	batch []entry
 	// gaveUp: Shutdown's deadline or an unreachable receiver made the
-	// sender drop the batch; the dispatcher drops what is left.
+	// sender drop (or spool) the batch; the dispatcher does the same with
+	// what is left.
 	gaveUp bool
+	// restore: send the oldest spooled payload instead of a batch. The
+	// sender sets spoolEmpty when there was none, halted when it kept it
+	// on disk because the receiver did not take it: either ends restoring.
+	restore, spoolEmpty, halted bool
 }
 
 // concurrentExporter marks the exporters of this package that are safe for
@@ -171,6 +198,7 @@ type flushWaiter struct {
 func (b *batcher) run() {
 	defer close(b.done)
 	b.registerOwn()
+	stopSpooler := b.startSpool()
 	var senders sync.WaitGroup
 	free := make([]*job, 0, b.opts.ConcurrentExports)
 	for range b.opts.ConcurrentExports {
@@ -195,20 +223,31 @@ func (b *batcher) run() {
 		gaveUp   bool
 	)
 	for {
-		for len(free) > 0 && !gaveUp && b.ready() {
+		if b.restoreDue.Swap(false) {
+			b.restoring.Store(true)
+		}
+		for len(free) > 0 && !gaveUp {
 			j := free[len(free)-1]
-			if j.batch = b.take(j.batch); len(j.batch) == 0 {
-				break
+			// Spooled payloads go before new batches, one per sender,
+			// and none while a sender retries.
+			j.restore = b.restoring.Load() && !b.isRetrying()
+			if !j.restore {
+				if b.restoring.Load() || !b.ready() {
+					break
+				}
+				if j.batch = b.take(j.batch); len(j.batch) == 0 {
+					break
+				}
 			}
 			free = free[:len(free)-1]
 			lastID++
-			j.id, j.gaveUp = lastID, false
+			j.id, j.gaveUp, j.spoolEmpty, j.halted = lastID, false, false, false
 			inflight = append(inflight, j)
 			b.jobs <- j // buffered for every job: never blocks
 		}
 		waiters = b.answerFlushes(waiters, inflight, lastID, gaveUp)
 		b.noticeQueueFull()
-		if draining && len(inflight) == 0 && (gaveUp || b.stats().Queued == 0) {
+		if draining && len(inflight) == 0 && (gaveUp || (b.stats().Queued == 0 && !b.restoring.Load())) {
 			break
 		}
 		select {
@@ -226,10 +265,16 @@ func (b *batcher) run() {
 			if j.gaveUp && draining {
 				gaveUp = true
 			}
+			if j.spoolEmpty || j.halted {
+				b.restoring.Store(false)
+			}
 		case <-reports:
 			b.queueDropReport()
 		case <-stopping:
 			stopping, abort, draining = nil, b.abort, true
+			b.mu.Lock()
+			b.spooledAtStop = b.st.Spooled
+			b.mu.Unlock()
 			b.queueDropReport()
 			b.markDue()
 		case <-abort:
@@ -238,6 +283,7 @@ func (b *batcher) run() {
 	}
 	close(b.jobs)
 	senders.Wait()
+	stopSpooler()
 	b.finish(waiters)
 }
 
@@ -294,6 +340,13 @@ func (b *batcher) answerFlushes(ws []*flushWaiter, inflight []*job, lastID uint6
 // Shutdown's result.
 func (b *batcher) finish(waiters []*flushWaiter) {
 	b.mu.Lock()
+	if b.spool != nil {
+		// What Shutdown could not send goes to disk instead.
+		es := b.takeAllLocked()
+		b.mu.Unlock()
+		b.spoolWrite(es)
+		b.mu.Lock()
+	}
 	if b.queued > 0 && !b.causeInStop {
 		b.cause = errors.New("the queue was not drained when Shutdown ended")
 		if b.stopCtx.Err() != nil {
@@ -324,6 +377,7 @@ func (b *batcher) finish(waiters []*flushWaiter) {
 	if err := b.safeShutdown(b.stopCtx); err != nil {
 		b.notify(failShutdown, fmt.Errorf("slogotlp: exporter shutdown: %w", err))
 	}
+	b.closeSpool()
 	b.cancel(errors.New("slogotlp: the handler is shut down"))
 	b.stopRelease()
 	s := b.stats()
@@ -456,8 +510,11 @@ func (b *batcher) shutdown(ctx context.Context) error {
 		}
 		b.stopCtx = sctx
 		b.stopDeadline, _ = sctx.Deadline()
-		stop := context.AfterFunc(sctx, func() { b.abortNow(context.Cause(sctx)) })
-		b.stopRelease = func() { stop(); cancel() }
+		// Exports are cut off at the deadline, or with a spool early
+		// enough to write what is left to disk.
+		cutoff, cancelCutoff := b.spoolCutoff(sctx)
+		stop := context.AfterFunc(cutoff, func() { b.abortNow(context.Cause(cutoff)) })
+		b.stopRelease = func() { stop(); cancelCutoff(); cancel() }
 		b.closed.Store(true)
 		close(b.stopping)
 		b.wakeWaiters()

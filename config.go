@@ -143,7 +143,8 @@ type Config struct {
 	// FlushInterval, MaxQueueSize and ExportTimeout win over the OTEL_BLRP_*
 	// and OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT variables, its Level over
 	// LOGFIRE_MIN_LEVEL, its Resource over OTEL_RESOURCE_ATTRIBUTES and the
-	// service variables.
+	// service variables, its SpoolDir, SpoolMaxBytes and SpoolMaxAge over
+	// SLOGOTLP_SPOOL_DIR, SLOGOTLP_SPOOL_MAX_BYTES and SLOGOTLP_SPOOL_MAX_AGE.
 	HandlerOptions HandlerOptions
 
 	// Console receives the console's lines (OTEL_LOGS_EXPORTER=console,
@@ -311,6 +312,7 @@ func resolveConfig(cfg *Config) (*plan, error) {
 	}
 	p.disabled = r.sdkDisabled()
 	r.batchOptions(&p.opts)
+	r.spoolOptions(&p.opts)
 	if p.opts.Level == nil {
 		if l, ok := r.level(EnvLogfireMinLevel); ok {
 			p.opts.Level = l

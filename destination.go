@@ -115,6 +115,7 @@ func newMultiHandler(dests []Destination, opts *HandlerOptions, hook func(*batch
 		}
 		fr := newFraming(wireFormatOf(exp), resource)
 		b := newBatcher(exp, &bo, fr, c.scopes)
+		b.attachSpool(&bo, name, resource)
 		if len(dests) > 1 {
 			b.notes.onError = namedErrors(name, b.notes.onError)
 		}
@@ -233,6 +234,11 @@ func (s Stats) plus(o Stats) Stats {
 	s.Handled += o.Handled
 	s.Exported += o.Exported
 	s.Queued += o.Queued
+	s.Spooled += o.Spooled
+	s.Restored += o.Restored
+	s.RestoreRejected += o.RestoreRejected
+	s.SpoolEvicted += o.SpoolEvicted
+	s.SpoolCorrupt += o.SpoolCorrupt
 	s.ExportAttempts += o.ExportAttempts
 	s.Retries += o.Retries
 	for r := range numDropReasons {

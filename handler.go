@@ -193,6 +193,44 @@ type HandlerOptions struct {
 	// Python SDK sends (code.filepath, code.lineno, code.function). Leave it
 	// off for other backends, which would store the message twice.
 	LogfireAttributes bool
+
+	// SpoolDir, when set, turns on the disk spool: records the receiver
+	// could not take are kept in this directory, across outages and
+	// restarts, and sent when it answers again, before newer ones and
+	// oldest first (at the next start, or as soon as it answers). What goes
+	// there: the records still queued or in flight when Shutdown's deadline
+	// nears, and the batches the Overflow policy would otherwise evict while
+	// the receiver is unreachable or failing. Records the receiver refused,
+	// a fatal error, or too large to send are never spooled, and with the
+	// receiver up nothing is written. Delivery from the spool is
+	// at-least-once: a crash between the receiver's answer and the file's
+	// removal sends that payload again.
+	//
+	// The directory is created (mode 0700) if missing, must belong to this
+	// user and not be writable by others; each destination gets a
+	// sub-directory named by a keyed hash of its endpoint and credentials,
+	// so programs with different receivers or tokens can share one
+	// directory without sending each other's records (two processes with
+	// the same destination share its sub-directory safely). Files are
+	// mode 0600. If the spool cannot be opened (or on js/wasm, wasip1 and
+	// Windows, which lack the file locks it needs) OnError hears why, once,
+	// and records stay in memory as without it. NewFromEnv reads
+	// SLOGOTLP_SPOOL_DIR. Default: "", no spool.
+	SpoolDir string
+
+	// SpoolMaxBytes bounds each destination's spool on disk. To make room
+	// the oldest files of the lowest severity go first, never one of a
+	// higher severity than the records that need the room; every record
+	// given up is counted (Stats.SpoolEvicted, Dropped.SpoolFailed).
+	// NewFromEnv reads SLOGOTLP_SPOOL_MAX_BYTES. Default: 64 MiB.
+	SpoolMaxBytes int64
+
+	// SpoolMaxAge, when positive, removes spooled payloads older than this
+	// unsent (counted in Stats.SpoolEvicted), for receivers that refuse old
+	// records anyway: Logfire rejects records more than 24 hours old. The
+	// others are sent whatever their age. NewFromEnv reads
+	// SLOGOTLP_SPOOL_MAX_AGE ("24h"). Default: 0, no limit.
+	SpoolMaxAge time.Duration
 }
 
 // withDefaults returns a copy of o with every zero field set to its default.
@@ -232,10 +270,11 @@ func (o *HandlerOptions) withDefaults() *HandlerOptions {
 		c.DropReportInterval = time.Minute
 	}
 	c.BatchSize = min(c.BatchSize, c.MaxQueueSize)
+	setDefault(&c.SpoolMaxBytes, defaultSpoolBytes)
 	return &c
 }
 
-func setDefault[T int | time.Duration](p *T, def T) {
+func setDefault[T int | int64 | time.Duration](p *T, def T) {
 	if *p <= 0 {
 		*p = def
 	}

@@ -162,9 +162,9 @@ func flush(t testing.TB, h *Handler) {
 // checkStats asserts the identity every snapshot must keep.
 func checkStats(t testing.TB, s Stats) {
 	t.Helper()
-	if s.Handled != s.Exported+s.Dropped.Total()+s.Queued {
-		t.Errorf("stats do not add up: handled %d != exported %d + dropped %d + queued %d",
-			s.Handled, s.Exported, s.Dropped.Total(), s.Queued)
+	if s.Handled != s.Exported+s.Dropped.Total()+s.Queued+s.Spooled {
+		t.Errorf("stats do not add up: handled %d != exported %d + dropped %d + queued %d + spooled %d",
+			s.Handled, s.Exported, s.Dropped.Total(), s.Queued, s.Spooled)
 	}
 }
 

@@ -210,6 +210,9 @@ func (b *batcher) push(e entry, maxLen int, optional bool) error {
 	}
 	var deadline *time.Timer
 	for b.queued > 0 && (b.queued >= b.opts.MaxQueueSize || b.qbytes+size > b.opts.MaxQueueBytes) {
+		if b.spool != nil && b.stageLocked(b.lowestLocked()) {
+			continue // a batch goes to disk: nothing is lost, nobody waits
+		}
 		if block && !b.stalled && !b.isOwnGoroutine() {
 			if deadline == nil {
 				deadline = time.NewTimer(b.opts.BlockTimeout)

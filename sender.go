@@ -18,8 +18,12 @@ func (b *batcher) sendLoop() {
 	b.registerOwn()
 	s := &sender{b: b}
 	for j := range b.jobs {
-		j.gaveUp = !s.sendSplit(j.batch)
-		clear(j.batch)
+		if j.restore {
+			j.spoolEmpty, j.halted = s.restore()
+		} else {
+			j.gaveUp = !s.sendSplit(j.batch)
+			clear(j.batch)
+		}
 		b.results <- j
 	}
 }
@@ -31,6 +35,7 @@ type sender struct {
 	ids     []int32
 	records [][]byte // the batch's records in the payload's format
 	scratch []byte   // their JSON transcoding, for a JSON payload
+	restJS  []byte   // a restored payload's JSON transcoding
 }
 
 // sendSplit sends a batch as as many payloads as MaxPayloadBytes requires
@@ -78,7 +83,7 @@ func (s *sender) sendSplit(batch []entry) bool {
 			continue
 		}
 		if !s.send(batch[:n], records[:n]) {
-			b.drop(batch[n:], dropShutdown, nil)
+			b.giveUp(batch[n:], nil)
 			return false
 		}
 		batch, records = batch[n:], records[n:]
@@ -130,7 +135,7 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 			// buffer can be reused.
 			h := len(es) / 2
 			if !s.send(es[:h], records[:h]) {
-				b.drop(es[h:], dropShutdown, nil)
+				b.giveUp(es[h:], nil)
 				return false
 			}
 			return s.send(es[h:], records[h:])
@@ -167,7 +172,7 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 						cause = failed
 					}
 				}
-				b.drop(es, dropShutdown, cause)
+				b.giveUp(es, cause)
 				return false
 			}
 			failed = res.Err
@@ -239,6 +244,11 @@ func (b *batcher) noteAttempt(attempt int, res Result) {
 	}
 	queued := b.queued + b.inflight
 	b.mu.Unlock()
+	if b.spool != nil && h == healthOK && prev != healthOK {
+		// The receiver answers again: what waits on disk goes first.
+		b.restoreDue.Store(true)
+		b.poke()
+	}
 	switch {
 	case h == prev:
 	case h == healthOffline:

@@ -38,10 +38,11 @@ const (
 	dropTooLarge
 	dropRejected
 	dropShutdown
+	dropSpoolFailed
 	numDropReasons
 )
 
-var dropReasonNames = [numDropReasons]string{"queue_full", "fatal", "paused", "retries_exhausted", "too_large", "rejected", "shutdown"}
+var dropReasonNames = [numDropReasons]string{"queue_full", "fatal", "paused", "retries_exhausted", "too_large", "rejected", "shutdown", "spool_failed"}
 
 // String returns the reason's snake_case name, as used in drop reports.
 func (r dropReason) String() string {
@@ -69,11 +70,16 @@ type DropCounts struct {
 	Rejected uint64
 	// Shutdown: logged after Shutdown, or still queued when its context ended.
 	Shutdown uint64
+	// SpoolFailed: bound for the disk spool (HandlerOptions.SpoolDir), which
+	// could not take them: the disk refused the write (full, read-only; the
+	// error went to OnError), or the spool's bound was full of records of a
+	// higher severity.
+	SpoolFailed uint64
 }
 
 // Total returns the sum over all reasons.
 func (d DropCounts) Total() uint64 {
-	return d.QueueFull + d.Fatal + d.Paused + d.RetriesExhausted + d.TooLarge + d.Rejected + d.Shutdown
+	return d.QueueFull + d.Fatal + d.Paused + d.RetriesExhausted + d.TooLarge + d.Rejected + d.Shutdown + d.SpoolFailed
 }
 
 // count returns the counter for reason r.
@@ -91,6 +97,8 @@ func (d *DropCounts) count(r dropReason) *uint64 {
 		return &d.TooLarge
 	case dropRejected:
 		return &d.Rejected
+	case dropSpoolFailed:
+		return &d.SpoolFailed
 	}
 	return &d.Shutdown
 }
@@ -104,7 +112,14 @@ func (d DropCounts) minus(since DropCounts) DropCounts {
 }
 
 // Stats is a consistent snapshot of a handler's counters. They always add
-// up: Handled == Exported + Dropped.Total() + Queued.
+// up: Handled == Exported + Dropped.Total() + Queued + Spooled. Each record
+// handled in this run is in exactly one of those: delivered, lost (by
+// reason), still in memory, or moved to the disk spool.
+//
+// The spool's traffic to the receiver is counted apart, in Restored,
+// RestoreRejected, SpoolEvicted and SpoolCorrupt: the payloads restored may
+// have been written by an earlier run, or by another process sharing the
+// directory, so they are not part of this run's Handled.
 type Stats struct {
 	// Handled counts records passed to Handle.
 	Handled uint64
@@ -112,8 +127,13 @@ type Stats struct {
 	Exported uint64
 	// Dropped counts records lost, by reason.
 	Dropped DropCounts
-	// Queued counts records waiting or in an export under way.
+	// Queued counts records waiting or in an export under way (or being
+	// written to the spool).
 	Queued uint64
+	// Spooled counts records of this run moved to the disk spool
+	// (HandlerOptions.SpoolDir) instead of being dropped: they are sent
+	// when the receiver answers again, by this run or the next.
+	Spooled uint64
 	// ExportAttempts counts calls to the exporter; Retries those that
 	// repeated a failed one.
 	ExportAttempts, Retries uint64
@@ -128,6 +148,18 @@ type Stats struct {
 	Fatal bool
 	// Paused reports that export is switched off with SetEnabled(false).
 	Paused bool
+
+	// Restored counts records sent from the spool that the receiver took,
+	// whichever run spooled them. RestoreRejected counts those it refused
+	// (a 4xx, a fatal error, a partial success: Logfire, for one, rejects
+	// records more than 24 hours old); they are removed from the spool.
+	Restored, RestoreRejected uint64
+	// SpoolEvicted counts records removed from the spool unsent: to make
+	// room for newer ones within SpoolMaxBytes (the lowest severity and the
+	// oldest first), or older than SpoolMaxAge. SpoolCorrupt counts spool
+	// files found torn or corrupt (their checksum failed) and removed; their
+	// records cannot be counted.
+	SpoolEvicted, SpoolCorrupt uint64
 }
 
 // dropLocked counts n records as dropped. b.mu must be held.
@@ -144,6 +176,11 @@ func (b *batcher) stats() Stats {
 	s.Failing = b.health == healthFailing
 	s.Fatal = b.disabled.Load()
 	s.Paused = b.paused.Load()
+	if b.spool != nil {
+		c := b.spool.counts()
+		s.SpoolEvicted += c.Evicted
+		s.SpoolCorrupt = c.Corrupt
+	}
 	return s
 }
 
@@ -236,6 +273,7 @@ const (
 	failQueueFull                 // records dropped for lack of room
 	failFatal                     // export stopped for good
 	failShutdown                  // the exporter's Shutdown failed; records lost at Shutdown
+	failSpool                     // the disk spool could not be opened, written or read
 	numFailKinds
 )
 

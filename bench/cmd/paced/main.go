@@ -20,8 +20,8 @@
 // receiver), lost, the largest backlog seen, the client's and the
 // receiver's CPU time (user+sys) per delivered record, and the client's
 // peak RSS and heap; for slogotlp also its Stats and whether Handled ==
-// Exported + Dropped + Queued holds. If the pacing loop falls behind the
-// rate, the run says so and counts as not lossless.
+// Exported + Dropped + Queued + Spooled holds. If the pacing loop falls
+// behind the rate, the run says so and counts as not lossless.
 //
 // -search climbs -steps for each stack (runs alternating between stacks),
 // needs -need lossless runs of -need at a rate, and bisects between the
