@@ -221,18 +221,29 @@ func (b *batcher) run() {
 		abort    <-chan struct{}
 		draining bool
 		gaveUp   bool
+		// Restoring: restoreJobs are in flight; ending, one found the
+		// spool empty or gave up, so no more are handed out, and new
+		// batches start once the last is back.
+		restoreJobs int
+		ending      bool
 	)
 	for {
 		if b.restoreDue.Swap(false) {
 			b.restoring.Store(true)
+			ending = false
 		}
 		for len(free) > 0 && !gaveUp {
 			j := free[len(free)-1]
 			// Spooled payloads go before new batches, one per sender,
 			// and none while a sender retries.
-			j.restore = b.restoring.Load() && !b.isRetrying()
-			if !j.restore {
-				if b.restoring.Load() || !b.ready() {
+			j.restore = b.restoring.Load()
+			if j.restore {
+				if ending || b.isRetrying() {
+					break
+				}
+				restoreJobs++
+			} else {
+				if !b.ready() {
 					break
 				}
 				if j.batch = b.take(j.batch); len(j.batch) == 0 {
@@ -265,8 +276,12 @@ func (b *batcher) run() {
 			if j.gaveUp && draining {
 				gaveUp = true
 			}
-			if j.spoolEmpty || j.halted {
-				b.restoring.Store(false)
+			if j.restore {
+				restoreJobs--
+				ending = ending || j.spoolEmpty || j.halted
+				if ending && restoreJobs == 0 {
+					b.restoring.Store(false)
+				}
 			}
 		case <-reports:
 			b.queueDropReport()

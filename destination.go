@@ -60,10 +60,11 @@ type DestinationStats struct {
 // applies to every destination (each gets its own queue of MaxQueueSize
 // records); a nil opts means the defaults.
 //
-// Counting: each destination keeps the Stats identity (Handled == Exported +
-// Dropped.Total() + Queued) for the records it was given, and Handler.Stats
-// is their sum, so a record sent to N destinations counts N times in the
-// aggregate's Handled, once per copy, and the identity holds there too. A
+// Counting: each destination keeps the Stats identity (Handled == Exported
+// + Dropped.Total() + Queued + Spooled) for the records it was given, and
+// Handler.Stats is their sum, so a record sent to N destinations counts N
+// times in the aggregate's Handled, once per copy, and the identity holds
+// there too. With a spool, each destination has its own. A
 // record below a destination's Level is not given to it and not counted by
 // it. Handle returns nil when at least one destination accepted the record,
 // else the first destination's error. SetEnabled, Flush and Shutdown act on

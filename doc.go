@@ -157,5 +157,20 @@
 // are failures, never deliveries (see [HTTPExporter]). Every failure reaches
 // OnError, rate-limited to a few calls per outage, and [Handler.Shutdown]
 // returns a [DeliveryError] naming what was lost and why. [Handler.Stats]
-// always adds up: Handled == Exported + Dropped.Total() + Queued.
+// always adds up: Handled == Exported + Dropped.Total() + Queued + Spooled.
+//
+// # Outages and restarts
+//
+// With HandlerOptions.SpoolDir (SLOGOTLP_SPOOL_DIR) set, records the
+// receiver could not take are kept on disk instead of being dropped: those
+// still unsent when Shutdown's deadline nears, and the batches the overflow
+// policy would evict while the receiver is unreachable or failing. They are
+// sent before newer records, oldest first, with their original timestamps,
+// at the next start or as soon as the receiver answers again, and removed
+// after a 2xx: delivery is at-least-once. With the receiver up nothing is
+// written. Stats.Spooled counts this run's records moved to disk;
+// Stats.Restored, RestoreRejected, SpoolEvicted and SpoolCorrupt count the
+// spool's traffic, which may include earlier runs' records. See
+// [HandlerOptions] (SpoolDir) for the directory's layout and bounds; the
+// spool needs flock and is not available on js/wasm, wasip1 and Windows.
 package slogotlp

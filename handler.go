@@ -118,7 +118,8 @@ type HandlerOptions struct {
 	// retries, refused (a 4xx, a redirect that would lose the body), partly
 	// rejected, too large or dropped for lack of queue room, a fatal error
 	// that stops export, and at Shutdown the DeliveryError if records were
-	// lost. Each kind is reported at most once a minute, the next report
+	// lost; with a spool, why it could not be opened, written or read, and
+	// how many records Shutdown left in it. Each kind is reported at most once a minute, the next report
 	// saying how many were held back, so an outage is a few calls.
 	// Calls come one at a time from the handler's own goroutines; OnError
 	// may log through the handler (those records are never waited for) but
@@ -426,9 +427,10 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 }
 
 // Flush exports every record queued at the call and returns when each has
-// been delivered or dropped, or when ctx ends. Destinations are flushed in
-// parallel: a slow one does not hold up the others, and Flush returns when
-// all are done.
+// been delivered or dropped (or, with a spool, moved to disk), or when ctx
+// ends; spooled payloads being restored go first. Destinations are flushed
+// in parallel: a slow one does not hold up the others, and Flush returns
+// when all are done.
 func (h *Handler) Flush(ctx context.Context) error {
 	return h.eachDestination(func(b *batcher) error { return b.flush(ctx) })
 }
@@ -438,12 +440,14 @@ func (h *Handler) Flush(ctx context.Context) error {
 // deadline, or within ShutdownTimeout (default 10s) if ctx has none, even
 // when a receiver never answers or asks to be retried later
 // (Retry-After); it gives up at the first attempt that finds a receiver
-// unreachable.
-// Records still queued then are counted as dropped. Destinations shut down
-// in parallel.
+// unreachable. Records still queued then are counted as dropped; with a
+// spool (HandlerOptions.SpoolDir) they are written to disk instead, the
+// exports being cut off early enough to do so (10ms before the deadline
+// per batch left, at most half the time). Destinations shut down in
+// parallel.
 //
-// It returns nil if every record handled was delivered, and otherwise a
-// *DeliveryError (per destination, named, when there are several) naming
+// It returns nil if every record handled was delivered or spooled, and
+// otherwise a *DeliveryError (per destination, named, when there are several) naming
 // how many were lost, why, and the last failure, e.g. "slogotlp: 3 of 3
 // records dropped (shutdown 3): could not reach https://...: connection
 // refused" (OnError hears it too). Records dropped while export was switched

@@ -2,8 +2,10 @@ package slogotlp
 
 // This file holds the disk spool's storage layer: a directory of complete
 // payloads that the receiver could not take yet, kept across restarts and
-// given back oldest first. The batcher decides what goes to disk and when;
-// this layer only stores, bounds, lists, verifies and removes.
+// given back oldest first. The batcher decides what goes to disk and when
+// (spool_send.go) and sends it back (spool_restore.go); spool_dir.go picks
+// each destination's directory; this layer only stores, bounds, lists,
+// verifies and removes.
 //
 // The on-disk format, crash safety and the sharing of one directory by
 // several processes are described in spool_file.go.
@@ -30,7 +32,8 @@ package slogotlp
 // # Counting
 //
 // counts reports records spooled (stored by put), restored (in files
-// removed after delivery), evicted (in files removed to make room) and the
+// removed by remove; the batcher tells delivered from refused and expired
+// ones), evicted (in files removed to make room) and the
 // number of corrupt files removed (their record counts are not to be
 // trusted). A put that returns an error stored nothing: its records are
 // still the caller's to count.
@@ -361,9 +364,9 @@ func (s *spool) next() (*spoolItem, error) {
 	}
 }
 
-// remove settles a claimed payload as delivered: its file goes. An error
-// means the file stays and will be sent again (at-least-once); its records
-// count as restored either way, since the receiver has them.
+// remove settles a claimed payload as done with: delivered, or refused or
+// expired for good; its file goes. An error means the file stays and will
+// be sent again (at-least-once); its records count as restored either way.
 func (s *spool) remove(it *spoolItem) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

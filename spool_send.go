@@ -101,6 +101,7 @@ func (b *batcher) writeStaged() {
 	}
 	b.spoolWrite(es)
 	b.wakeWaiters() // a Handle waiting for room may stage the next batch
+	b.poke()        // Shutdown's drain waits for these records too
 }
 
 // stageLocked moves up to BatchSize of the oldest records, of class c and
