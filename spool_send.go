@@ -33,7 +33,7 @@ import (
 const spoolReservePerBatch = 10 * time.Millisecond
 
 // errSpoolCutoff is the cause of the exports cut off to spool what is left.
-var errSpoolCutoff = errors.New("Shutdown's deadline is near: what was not sent is written to the spool")
+var errSpoolCutoff = errors.New("the deadline of Shutdown is near: what was not sent is written to the spool")
 
 // attachSpool opens the spool of this batcher's destination, when the
 // options ask for one and the exporter has a receiver to wait for. A
