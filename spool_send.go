@@ -177,7 +177,17 @@ func (b *batcher) spoolWrite(es []entry) {
 		}
 	}
 	f := b.framing
-	wire, _ := f.wireRecords(sorted, nil, nil)
+	// Each record's size in the exporter's format: the protobuf as is, or
+	// the length of its JSON transcoding.
+	sizes := make([]int, len(sorted))
+	var js []byte
+	for i, e := range sorted {
+		sizes[i] = len(*e.buf)
+		if f.format != FormatProtobuf {
+			js = appendRecordJSON(js[:0], *e.buf)
+			sizes[i] = len(js)
+		}
+	}
 	scopes := b.scopes.snapshot()
 	var (
 		payload []byte
@@ -194,7 +204,7 @@ func (b *batcher) spoolWrite(es []entry) {
 		ids = ids[:0]
 		n := 0
 		for n < len(sorted) && n < b.opts.BatchSize && sorted[n].class == class {
-			add := f.recordCost(len(wire[n]))
+			add := f.recordCost(sizes[n])
 			newScope := !containsScope(ids, sorted[n].scope)
 			if newScope {
 				add += f.scopeCost(&scopes[sorted[n].scope])
@@ -210,10 +220,10 @@ func (b *batcher) spoolWrite(es []entry) {
 		}
 		if n == 0 {
 			err := fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
-				"shorten its attributes or raise the limit", len(wire[0]), f.format, b.opts.MaxPayloadBytes)
+				"shorten its attributes or raise the limit", sizes[0], f.format, b.opts.MaxPayloadBytes)
 			b.drop(sorted[:1], dropTooLarge, err)
 			b.notify(failTooLarge, err)
-			sorted, wire = sorted[1:], wire[1:]
+			sorted, sizes = sorted[1:], sizes[1:]
 			continue
 		}
 		chunk := sorted[:n]
@@ -235,7 +245,7 @@ func (b *batcher) spoolWrite(es []entry) {
 			wrote = true
 			b.settleSpooled(chunk)
 		}
-		sorted, wire = sorted[n:], wire[n:]
+		sorted, sizes = sorted[n:], sizes[n:]
 	}
 	b.mu.Lock()
 	up := b.health == healthOK
