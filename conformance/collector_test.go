@@ -29,11 +29,22 @@ import (
 // Collector would run it.
 func startCollectorReceiver(t *testing.T) (endpoint string, sink *consumertest.LogsSink) {
 	t.Helper()
+	return startCollectorAt(t, freeAddr(t))
+}
+
+// freeAddr returns a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
+	return addr
+}
 
+// startCollectorAt is startCollectorReceiver on addr.
+func startCollectorAt(t *testing.T, addr string) (endpoint string, sink *consumertest.LogsSink) {
+	t.Helper()
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
 	cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
