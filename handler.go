@@ -213,10 +213,12 @@ type HandlerOptions struct {
 	// so programs with different receivers or tokens can share one
 	// directory without sending each other's records (two processes with
 	// the same destination share its sub-directory safely). Files are
-	// mode 0600. If the spool cannot be opened (or on js/wasm, wasip1 and
-	// Windows, which lack the file locks it needs) OnError hears why, once,
-	// and records stay in memory as without it. NewFromEnv reads
-	// SLOGOTLP_SPOOL_DIR. Default: "", no spool.
+	// mode 0600. Destinations that write to a local stream (a
+	// ConsoleExporter, a WriterExporter) have no spool. If the spool cannot
+	// be opened (or on js/wasm, wasip1 and Windows, which lack the file
+	// locks it needs) OnError hears why, once, and records stay in memory
+	// as without it. NewFromEnv reads SLOGOTLP_SPOOL_DIR. Default: "", no
+	// spool.
 	SpoolDir string
 
 	// SpoolMaxBytes bounds each destination's spool on disk. To make room

@@ -252,8 +252,12 @@ func (b *batcher) noteAttempt(attempt int, res Result) {
 	switch {
 	case h == prev:
 	case h == healthOffline:
+		beyond := ""
+		if b.spool != nil {
+			beyond = "; beyond it, in the disk spool"
+		}
 		b.notify(failDown, fmt.Errorf("slogotlp: the receiver is unreachable: %s; %d records are kept (within "+
-			"MaxQueueSize) and sent when it answers", causeText(res.Err), queued))
+			"MaxQueueSize%s) and sent when it answers", causeText(res.Err), queued, beyond))
 	case h == healthFailing:
 		b.notify(failDown, fmt.Errorf("slogotlp: export is failing and is retried with backoff: %s", causeText(res.Err)))
 	default:

@@ -331,3 +331,25 @@ func TestSplitRequest(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSplitRequest: splitting any bytes as a request never panics, and a
+// split keeps every record: the halves hold them all between them.
+func FuzzSplitRequest(f *testing.F) {
+	for _, c := range transcodeCases[:2] { // the long one slows the fuzzer down
+		if pb, err := os.ReadFile(filepath.Join(transcodeDir, c.name+".pb")); err == nil {
+			f.Add(pb)
+		}
+	}
+	f.Add([]byte{tagResourceLogs, 6, tagScopeLogs, 4, tagLogRecord, 0, tagLogRecord, 0})
+	f.Fuzz(func(t *testing.T, req []byte) {
+		total := countRequestRecords(req)
+		lo, hi, nlo, nhi := splitRequest(req)
+		if total < 2 {
+			require.Zero(t, nlo+nhi)
+			return
+		}
+		require.Equal(t, total, nlo+nhi)
+		require.Equal(t, nlo, countRequestRecords(lo))
+		require.Equal(t, nhi, countRequestRecords(hi))
+	})
+}
