@@ -75,9 +75,10 @@ package slogotlp
 // a later next); a process that dies releases its claims with its
 // descriptors. Every handle sees the whole directory, so the size bound and
 // the oldest-first order hold across processes. Processes that share a
-// directory must export to the same destination: a payload goes to
-// whichever of them claims it.
-//
+// directory must export to the same destination, since a payload goes to
+// whichever of them claims it: spool_dir.go gives each destination a
+// directory of its own under the root the options name.
+
 import (
 	"encoding/binary"
 	"errors"
