@@ -76,10 +76,12 @@ func (e *encoder) appendAttrs(buf []byte, tag byte, attrs []slog.Attr, depth int
 
 // appendAttr appends one KeyValue element (field tag). A group whose members
 // all turn out empty is rolled back, as slog omits empty groups.
+//
+// a comes from collect, which made its key valid UTF-8.
 func (e *encoder) appendAttr(buf []byte, tag byte, a slog.Attr, depth int) []byte {
 	mark := len(buf)
 	buf, start := openLen(buf, tag)
-	buf = appendStringField(buf, tagKey, a.Key, 0)
+	buf = appendValidString(buf, tagKey, a.Key)
 	buf, vstart := openLen(buf, tagValue)
 	buf, ok := e.appendValue(buf, a.Value, depth)
 	if !ok {
