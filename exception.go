@@ -259,25 +259,24 @@ func (e *encoder) appendSource(buf []byte, t *topLevel, r slog.Record) []byte {
 		f, _ := runtime.CallersFrames([]uintptr{r.PC}).Next()
 		src = slog.Source{Function: f.Function, File: f.File, Line: f.Line}
 	}
+	buf = e.appendSourceAs(buf, t, &src, keyCodeFilePath, keyCodeLineNumber, keyCodeFunctionName)
+	if e.logfire {
+		buf = e.appendSourceAs(buf, t, &src, keyLogfireFilePath, keyLogfireLineNo, keyLogfireFunction)
+	}
+	return buf
+}
+
+// appendSourceAs appends the parts of src that are known under the given
+// keys, each yielding to a caller's own attribute of its key.
+func (e *encoder) appendSourceAs(buf []byte, t *topLevel, src *slog.Source, fileKey, lineKey, funcKey string) []byte {
 	if src.File != "" {
-		buf = e.derivedString(buf, t, keyCodeFilePath, e.trim(src.File))
+		buf = e.derivedString(buf, t, fileKey, e.trim(src.File))
 	}
 	if src.Line != 0 {
-		buf = e.derivedInt(buf, t, keyCodeLineNumber, int64(src.Line))
+		buf = e.derivedInt(buf, t, lineKey, int64(src.Line))
 	}
 	if src.Function != "" {
-		buf = e.derivedString(buf, t, keyCodeFunctionName, src.Function)
-	}
-	if e.logfire {
-		if src.File != "" {
-			buf = e.derivedString(buf, t, keyLogfireFilePath, e.trim(src.File))
-		}
-		if src.Line != 0 {
-			buf = e.derivedInt(buf, t, keyLogfireLineNo, int64(src.Line))
-		}
-		if src.Function != "" {
-			buf = e.derivedString(buf, t, keyLogfireFunction, src.Function)
-		}
+		buf = e.derivedString(buf, t, funcKey, src.Function)
 	}
 	return buf
 }

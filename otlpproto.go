@@ -119,6 +119,14 @@ func appendBytesField(buf []byte, tag byte, b []byte) []byte {
 	return append(buf, b...)
 }
 
+// appendValidString appends a string field holding s, which the caller has
+// already made valid UTF-8 (attribute keys, by collect).
+func appendValidString(buf []byte, tag byte, s string) []byte {
+	buf = append(buf, tag)
+	buf = appendVarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
 // ellipsis ends a string cut to MaxValueLen, so a reader sees that it was
 // shortened.
 const ellipsis = "…"

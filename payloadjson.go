@@ -12,12 +12,7 @@ package slogotlp
 // and always appends valid JSON.
 func appendRequestJSON(buf, req []byte) []byte {
 	buf = append(buf, `{"resourceLogs":[`...)
-	for f, rest, ok := nextField(req); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagResourceLogs {
-			buf = appendResourceLogsJSON(buf, f.data)
-			buf = append(buf, ',')
-		}
-	}
+	buf = appendEachJSON(buf, req, tagResourceLogs, appendResourceLogsJSON)
 	buf = closeList(buf)
 	return append(buf, '}')
 }
@@ -26,53 +21,56 @@ func appendRequestJSON(buf, req []byte) []byte {
 // "scopeLogs":[...]} for a protobuf ResourceLogs.
 func appendResourceLogsJSON(buf, rl []byte) []byte {
 	buf = append(buf, '{')
-	for f, rest, ok := nextField(rl); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagResource {
-			buf = append(buf, `"resource":{"attributes":[`...)
-			buf = appendKeyValuesJSON(buf, f.data, tagResourceAttribute)
-			buf = closeList(buf)
-			buf = append(buf, "},"...)
-			break
-		}
+	if res, ok := firstField(rl, tagResource); ok {
+		buf = append(buf, `"resource":{"attributes":[`...)
+		buf = appendKeyValuesJSON(buf, res, tagResourceAttribute)
+		buf = closeList(buf)
+		buf = append(buf, "},"...)
 	}
-	for f, rest, ok := nextField(rl); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagLogsSchemaURL {
-			buf = append(buf, `"schemaUrl":`...)
-			buf = appendString(buf, string(f.data))
-			buf = append(buf, ',')
-			break
-		}
+	if url, ok := firstField(rl, tagLogsSchemaURL); ok {
+		buf = append(buf, `"schemaUrl":`...)
+		buf = appendString(buf, string(url))
+		buf = append(buf, ',')
 	}
 	buf = append(buf, `"scopeLogs":[`...)
-	for f, rest, ok := nextField(rl); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagScopeLogs {
-			buf = appendScopeLogsJSON(buf, f.data)
+	buf = appendEachJSON(buf, rl, tagScopeLogs, appendScopeLogsJSON)
+	buf = closeList(buf)
+	return append(buf, '}')
+}
+
+// firstField returns the content of msg's first field with tag.
+func firstField(msg []byte, tag uint64) ([]byte, bool) {
+	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
+		if f.tag == tag {
+			return f.data, true
+		}
+	}
+	return nil, false
+}
+
+// appendEachJSON appends the JSON of every field of msg with tag, each
+// followed by a comma.
+func appendEachJSON(buf, msg []byte, tag uint64, appendJSON func(buf, field []byte) []byte) []byte {
+	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
+		if f.tag == tag {
+			buf = appendJSON(buf, f.data)
 			buf = append(buf, ',')
 		}
 	}
-	buf = closeList(buf)
-	return append(buf, '}')
+	return buf
 }
 
 // appendScopeLogsJSON appends {"scope":...,"logRecords":[...]} for a
 // protobuf ScopeLogs.
 func appendScopeLogsJSON(buf, sl []byte) []byte {
 	buf = append(buf, '{')
-	for f, rest, ok := nextField(sl); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagScope {
-			buf = append(buf, `"scope":`...)
-			buf = appendScopeJSON(buf, f.data)
-			buf = append(buf, ',')
-			break
-		}
+	if scope, ok := firstField(sl, tagScope); ok {
+		buf = append(buf, `"scope":`...)
+		buf = appendScopeJSON(buf, scope)
+		buf = append(buf, ',')
 	}
 	buf = append(buf, `"logRecords":[`...)
-	for f, rest, ok := nextField(sl); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tagLogRecord {
-			buf = appendRecordJSON(buf, f.data)
-			buf = append(buf, ',')
-		}
-	}
+	buf = appendEachJSON(buf, sl, tagLogRecord, appendRecordJSON)
 	buf = closeList(buf)
 	return append(buf, '}')
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -192,7 +193,7 @@ func (rd *Redactor) scrubError(err error, st *scrubState) (any, bool) {
 
 func (rd *Redactor) scrubStringsMap(m map[string][]string, st *scrubState, depth int) (any, bool) {
 	var out map[string]any
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStrings(v, st, depth+1) })
 		if ch && out == nil {
@@ -207,7 +208,7 @@ func (rd *Redactor) scrubStringsMap(m map[string][]string, st *scrubState, depth
 
 func (rd *Redactor) scrubStringMap(m map[string]string, st *scrubState, depth int) (any, bool) {
 	var out map[string]any
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStr(v, st, depth+1) })
 		if ch && out == nil {
@@ -222,7 +223,7 @@ func (rd *Redactor) scrubStringMap(m map[string]string, st *scrubState, depth in
 
 func (rd *Redactor) scrubAnyMap(m map[string]any, st *scrubState, depth int) (any, bool) {
 	var out map[string]any
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubAny(v, st, depth+1) })
 		if ch && out == nil {
@@ -247,15 +248,6 @@ func finishMap[V any](m map[string]V, out map[string]any) (any, bool) {
 		}
 	}
 	return out, true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // scrubEntry redacts the value v under key k: the replacement when k is

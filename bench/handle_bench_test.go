@@ -20,6 +20,10 @@ type discardExporter struct{}
 func (discardExporter) Export(context.Context, []byte, int) slogotlp.Result { return slogotlp.Result{} }
 func (discardExporter) Shutdown(context.Context) error                      { return nil }
 
+// WireFormat asks for protobuf payloads, as the library's HTTP exporters do
+// by default, so the batcher frames records without transcoding them.
+func (discardExporter) WireFormat() slogotlp.WireFormat { return slogotlp.FormatProtobuf }
+
 // sdkDiscard is the same for the OpenTelemetry SDK.
 type sdkDiscard struct{}
 

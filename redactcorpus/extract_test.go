@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"hash/fnv"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -327,13 +328,13 @@ func (ev *evaluator) rangeStmt(s *ast.RangeStmt, env scope) error {
 			}
 		}
 	case map[string][]string:
-		for _, k := range sortedKeys(c) {
+		for _, k := range slices.Sorted(maps.Keys(c)) {
 			if err := bind(k, c[k]); err != nil {
 				return err
 			}
 		}
 	case map[string]string:
-		for _, k := range sortedKeys(c) {
+		for _, k := range slices.Sorted(maps.Keys(c)) {
 			if err := bind(k, c[k]); err != nil {
 				return err
 			}
@@ -342,15 +343,6 @@ func (ev *evaluator) rangeStmt(s *ast.RangeStmt, env scope) error {
 		return errUnsupported
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // validate records the examples handed to utils.Validate(r, tps, fps) or
@@ -372,7 +364,7 @@ func (ev *evaluator) validate(ce *ast.CallExpr, env scope) {
 		case []string:
 			texts = v
 		case map[string]string:
-			for _, k := range sortedKeys(v) {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				texts = append(texts, v[k])
 			}
 		default:

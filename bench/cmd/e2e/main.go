@@ -22,9 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
@@ -32,6 +30,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/soliplex/slogotlp"
+	"github.com/soliplex/slogotlp/bench/internal/measure"
 	"github.com/soliplex/slogotlp/bench/internal/otlprecv"
 )
 
@@ -201,26 +200,8 @@ func logRecords(stack string, n int, gz bool, url string) (result, error) {
 		st := ours.Stats()
 		res.Stats = &st
 	}
-	res.PeakRSSKB = peakRSSKB()
+	res.PeakRSSKB = measure.PeakRSSKB()
 	return res, nil
-}
-
-// peakRSSKB reads the process's peak resident set size (VmHWM) in KiB.
-func peakRSSKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for l := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb
-			}
-		}
-	}
-	return -1
 }
 
 // metrics derived from a result.
@@ -270,18 +251,6 @@ func line(r result) string {
 	return s
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-}
-
 // printTable prints the median of each metric per stack and gzip setting.
 func printTable(all []result) {
 	type key struct {
@@ -305,7 +274,7 @@ func printTable(all []result) {
 		for i, m := range ms {
 			xs[i] = f(m)
 		}
-		return median(xs)
+		return measure.Median(xs)
 	}
 	fmt.Printf("N=%d records per run; medians of %d runs\n\n", all[0].N, len(groups[keys[0]]))
 	fmt.Println("| stack | gzip | end-to-end records/s (N/elapsed) | delivered/s | loss | wire B/record | JSON/proto B/record | peak RSS MiB | ns per log call | drops counted in Stats | uncounted |")

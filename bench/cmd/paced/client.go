@@ -10,6 +10,8 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"time"
+
+	"github.com/soliplex/slogotlp/bench/internal/measure"
 )
 
 // stack is one logging pipeline under test.
@@ -105,7 +107,7 @@ func runClient(c clientConfig) error {
 	pprof.StopCPUProfile() // the drain is part of the cost; a no-op without a profile
 	st.finish(&res)
 	res.PeakHeap = max(res.PeakHeap, heapBytes())
-	res.PeakRSSKB = peakRSSKB()
+	res.PeakRSSKB = measure.PeakRSSKB()
 	res.CPUUser, res.CPUSys = cpuTime()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }

@@ -18,26 +18,6 @@ func cpuTime() (user, sys time.Duration) {
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
-// peakRSSKB is this process's peak resident set size (VmHWM) in KiB, or -1
-// where /proc is missing.
-func peakRSSKB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for l := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb
-				}
-			}
-		}
-	}
-	return -1
-}
-
 // waitStdinEOF returns once stdin reaches EOF. The driver holds each
 // child's stdin open while it needs the child, and the kernel closes it when
 // the driver dies, so no child outlives its driver.

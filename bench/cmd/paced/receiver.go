@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/soliplex/slogotlp/bench/internal/measure"
 	"github.com/soliplex/slogotlp/bench/internal/otlprecv"
 )
 
@@ -42,7 +43,7 @@ func runReceiver(deadline time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
-	rep := recvReport{Counts: rc.Counts(), PeakRSSKB: peakRSSKB()}
+	rep := recvReport{Counts: rc.Counts(), PeakRSSKB: measure.PeakRSSKB()}
 	rep.CPUUser, rep.CPUSys = cpuTime()
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/soliplex/slogotlp/bench/internal/measure"
 )
 
 // searcher finds the highest rate at which one stack loses nothing in need
@@ -97,25 +99,13 @@ func search(d *driver, ss []*searcher) error {
 	}
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-}
-
 // med is the median of f over runs.
 func med(runs []runResult, f func(runResult, derived) float64) float64 {
 	xs := make([]float64, len(runs))
 	for i, r := range runs {
 		xs[i] = f(r, derive(r))
 	}
-	return median(xs)
+	return measure.Median(xs)
 }
 
 // backlogCell is the median max backlog, or n/a.
