@@ -47,23 +47,32 @@ func TestHandleAllocsWithSpool(t *testing.T) {
 	}
 }
 
-// BenchmarkHandleSpool is BenchmarkHandle's plain case with a spool open
-// and the receiver up: the same cost, and nothing written.
+// BenchmarkHandleSpool is BenchmarkHandle's plain case without and with a
+// spool open, the receiver up: the same cost, and nothing written.
 func BenchmarkHandleSpool(b *testing.B) {
-	ctx := context.Background()
-	r := benchRecord()
-	h := NewHandler(acceptExporter{}, &HandlerOptions{SpoolDir: b.TempDir()})
-	defer h.Shutdown(ctx)
-	if h.c.b.spool == nil {
-		b.Fatalf("the spool did not open: %v", h.c.b.spoolErr)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = h.Handle(ctx, r)
-	}
-	b.StopTimer()
-	if names := spoolNames(b, h.c.b.spool.dir); len(names) > 0 {
-		b.Fatalf("the spool wrote %d files with the receiver up", len(names))
+	for _, bc := range []struct {
+		name string
+		dir  func() string
+	}{{"off", func() string { return "" }}, {"on", b.TempDir}} {
+		b.Run(bc.name, func(b *testing.B) {
+			ctx := context.Background()
+			r := benchRecord()
+			h := NewHandler(protoAcceptExporter{}, &HandlerOptions{SpoolDir: bc.dir()})
+			defer h.Shutdown(ctx)
+			if bc.name == "on" && h.c.b.spool == nil {
+				b.Fatalf("the spool did not open: %v", h.c.b.spoolErr)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.Handle(ctx, r)
+			}
+			b.StopTimer()
+			if sp := h.c.b.spool; sp != nil {
+				if names := spoolNames(b, sp.dir); len(names) > 0 {
+					b.Fatalf("the spool wrote %d files with the receiver up", len(names))
+				}
+			}
+		})
 	}
 }
 
