@@ -98,16 +98,9 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 	b := s.b
 	s.payload, s.ids = b.framing.build(s.payload, es, records, b.scopes.snapshot(), s.ids)
 	start := b.now()
-	retrying := false
+	retrying := retryMark{b: b}
 	var failed error // the last failure before this attempt
-	defer func() {
-		if retrying {
-			b.mu.Lock()
-			b.retrying--
-			b.mu.Unlock()
-			b.poke() // the dispatcher may send again
-		}
-	}()
+	defer retrying.clear()
 	for attempt := 0; ; attempt++ {
 		res := b.exportOnce(s.payload, len(es))
 		b.noteAttempt(attempt, res)
@@ -145,12 +138,7 @@ func (s *sender) send(es []entry, records [][]byte) bool {
 			b.notify(failRejected, err)
 			return true
 		case ExportRetryable:
-			if !retrying {
-				retrying = true
-				b.mu.Lock()
-				b.retrying++
-				b.mu.Unlock()
-			}
+			retrying.set()
 			if !res.Offline && b.now().Sub(start) >= b.opts.MaxRetryTime {
 				err := fmt.Errorf("slogotlp: dropped %d records after retrying for %v (MaxRetryTime): %s",
 					len(es), b.opts.MaxRetryTime, causeText(res.Err))
@@ -319,5 +307,34 @@ func realSleep(d time.Duration, interrupt <-chan struct{}) bool {
 		return true
 	case <-interrupt:
 		return false
+	}
+}
+
+// retryMark counts one sender among the batcher's senders between failed
+// attempts (batcher.retrying) while it retries a payload, which holds new
+// batches back, so that a failing receiver sees one payload, not many.
+type retryMark struct {
+	b  *batcher
+	on bool
+}
+
+// set counts the sender as retrying, once.
+func (m *retryMark) set() {
+	if !m.on {
+		m.on = true
+		m.b.mu.Lock()
+		m.b.retrying++
+		m.b.mu.Unlock()
+	}
+}
+
+// clear ends the count, and pokes the dispatcher, which may send again.
+func (m *retryMark) clear() {
+	if m.on {
+		m.on = false
+		m.b.mu.Lock()
+		m.b.retrying--
+		m.b.mu.Unlock()
+		m.b.poke()
 	}
 }

@@ -114,15 +114,8 @@ func (s *sender) restoreSend(req []byte, n int) (accepted, rejected int, keep bo
 		payload = s.restJS
 	}
 	start := b.now()
-	retrying := false
-	defer func() {
-		if retrying {
-			b.mu.Lock()
-			b.retrying--
-			b.mu.Unlock()
-			b.poke()
-		}
-	}()
+	retrying := retryMark{b: b}
+	defer retrying.clear()
 	for attempt := 0; ; attempt++ {
 		res := b.exportOnce(payload, n)
 		b.noteAttempt(attempt, res)
@@ -153,12 +146,7 @@ func (s *sender) restoreSend(req []byte, n int) (accepted, rejected int, keep bo
 				"receiver refused: %s", n, causeText(res.Err)))
 			return 0, n, false
 		case ExportRetryable:
-			if !retrying {
-				retrying = true
-				b.mu.Lock()
-				b.retrying++
-				b.mu.Unlock()
-			}
+			retrying.set()
 			if !res.Offline && b.now().Sub(start) >= b.opts.MaxRetryTime {
 				b.notify(failGaveUp, fmt.Errorf("slogotlp: a payload of %d records restored from the disk spool still "+
 					"failed after MaxRetryTime (%v); it stays in the spool for the next start: %s",
