@@ -99,6 +99,8 @@ type batcher struct {
 	skipped map[string]bool
 	// spooledAtStop is Stats.Spooled when Shutdown began.
 	spooledAtStop uint64
+	// evictReported is the spool's eviction count already told to OnError.
+	evictReported atomic.Uint64
 
 	// Test seams: how the senders wait between retries and draw jitter.
 	sleep  func(d time.Duration, interrupt <-chan struct{}) bool

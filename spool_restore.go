@@ -87,6 +87,10 @@ func (b *batcher) settleRestored(it *spoolItem, accepted, rejected, expired int)
 	if err != nil {
 		b.notify(failSpool, scrubSpoolPath(err, b.spoolRoot))
 	}
+	if expired > 0 {
+		b.notify(failSpoolEvicted, fmt.Errorf("slogotlp: removed %d spooled records older than SpoolMaxAge (%v), unsent",
+			expired, b.opts.SpoolMaxAge))
+	}
 }
 
 func (b *batcher) isSkipped(name string) bool {

@@ -217,10 +217,38 @@ func TestSpoolMaxAge(t *testing.T) {
 	require.Eventually(t, func() bool { return h.Stats().Restored == 2 }, 10*time.Second, time.Millisecond)
 	require.NoError(t, shutdown(t, h))
 	assert.Equal(t, uint64(5), h.Stats().SpoolEvicted)
+	assert.Equal(t, 1, el.count("removed 5 spooled records older than SpoolMaxAge (1h0m0s), unsent"), "%q", el.texts())
 	got, _ := exp.payloads()
 	require.Len(t, got, 1)
 	assert.Equal(t, []string{"seeded0 0", "seeded0 1"}, messagesOf(t, got[0]))
 	assert.Empty(t, spoolNames(t, sub))
+}
+
+// TestSpoolEvictionsReported: records the spool removes unsent to make room
+// within SpoolMaxBytes are counted in Stats.SpoolEvicted and told to
+// OnError, not only counted.
+func TestSpoolEvictionsReported(t *testing.T) {
+	exp := &toggleExporter{}
+	exp.down.Store(true)
+	root := t.TempDir()
+	sub := seedSpool(t, root, exp, 0, 5, 5, 5)
+	var full int64
+	for _, name := range spoolNames(t, sub) {
+		fi, err := os.Stat(filepath.Join(sub, name))
+		require.NoError(t, err)
+		full += fi.Size()
+	}
+	var el errLog
+	o := spoolOpts(root, &el)
+	o.SpoolMaxBytes = full // the seeded files fill the spool
+	h := NewHandler(exp, o)
+	slog.New(h).Info("newest")
+	_ = shutdown(t, h)
+	s := h.Stats()
+	assert.Equal(t, uint64(1), s.Spooled)
+	assert.Equal(t, uint64(5), s.SpoolEvicted, "the oldest seeded payload made room")
+	assert.Equal(t, 1, el.count("5 older spooled records of the same or a lower severity were removed unsent to make room"), "%q", el.texts())
+	assert.Len(t, spoolNames(t, sub), 3)
 }
 
 // TestSpoolRestoreGivesUpForTheRun: a payload the receiver keeps failing

@@ -261,6 +261,26 @@ func (b *batcher) spoolWrite(es []entry) {
 		b.notify(failSpool, fmt.Errorf("slogotlp: %d records could not be written to the disk spool and are lost: %s",
 			lost, causeText(lostErr)))
 	}
+	b.reportEvictions()
+}
+
+// reportEvictions tells OnError of the records the spool removed unsent to
+// make room since the last report (Stats.SpoolEvicted counts them). Each
+// eviction is told once, whichever goroutine wrote.
+func (b *batcher) reportEvictions() {
+	now := b.spool.evicted.Load()
+	for {
+		told := b.evictReported.Load()
+		if now <= told {
+			return
+		}
+		if b.evictReported.CompareAndSwap(told, now) {
+			b.notify(failSpoolEvicted, fmt.Errorf("slogotlp: the disk spool is at SpoolMaxBytes (%d bytes): "+
+				"%d older spooled records of the same or a lower severity were removed unsent to make room; "+
+				"raise SpoolMaxBytes to keep more", b.opts.SpoolMaxBytes, now-told))
+			return
+		}
+	}
 }
 
 func containsScope(ids []int32, id int32) bool {

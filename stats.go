@@ -156,9 +156,9 @@ type Stats struct {
 	Restored, RestoreRejected uint64
 	// SpoolEvicted counts records removed from the spool unsent: to make
 	// room for newer ones within SpoolMaxBytes (the lowest severity and the
-	// oldest first), or older than SpoolMaxAge. SpoolCorrupt counts spool
-	// files found torn or corrupt (their checksum failed) and removed; their
-	// records cannot be counted.
+	// oldest first), or older than SpoolMaxAge; OnError hears of them.
+	// SpoolCorrupt counts spool files found torn or corrupt (their checksum
+	// failed) and removed; their records cannot be counted.
 	SpoolEvicted, SpoolCorrupt uint64
 }
 
@@ -264,16 +264,17 @@ const (
 type failKind uint8
 
 const (
-	failDown      failKind = iota // the receiver became unreachable or started failing
-	failUp                        // it answers again
-	failGaveUp                    // a batch dropped after MaxRetryTime
-	failRejected                  // a batch refused (4xx, an unfollowed redirect)
-	failPartial                   // a partial success
-	failTooLarge                  // a record too large to send
-	failQueueFull                 // records dropped for lack of room
-	failFatal                     // export stopped for good
-	failShutdown                  // the exporter's Shutdown failed; records lost at Shutdown
-	failSpool                     // the disk spool could not be opened, written or read
+	failDown         failKind = iota // the receiver became unreachable or started failing
+	failUp                           // it answers again
+	failGaveUp                       // a batch dropped after MaxRetryTime
+	failRejected                     // a batch refused (4xx, an unfollowed redirect)
+	failPartial                      // a partial success
+	failTooLarge                     // a record too large to send
+	failQueueFull                    // records dropped for lack of room
+	failFatal                        // export stopped for good
+	failShutdown                     // the exporter's Shutdown failed; records lost at Shutdown
+	failSpool                        // the disk spool could not be opened, written or read
+	failSpoolEvicted                 // spooled records removed unsent: for room, or too old
 	numFailKinds
 )
 
