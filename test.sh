@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole check, the README's test command: gofmt, go vet,
 # staticcheck and go test -race for every module of the repo, the library's
-# coverage floor, and the builds for the browser and WASI.
+# coverage floor, and the builds for the browser, WASI, Windows and macOS
+# (the disk spool and the signal handling differ by platform).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -44,6 +45,10 @@ step "builds for the browser and WASI"
 GOOS=js GOARCH=wasm go build ./...
 GOOS=wasip1 GOARCH=wasm go build .
 (cd examples/wasm && GOOS=js GOARCH=wasm go vet .)
+
+step "vet for Windows and macOS (library and its tests)"
+GOOS=windows GOARCH=amd64 go vet . ./relay ./cmd/relay
+GOOS=darwin GOARCH=arm64 go vet . ./relay ./cmd/relay
 
 echo
 echo "all checks passed"
