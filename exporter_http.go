@@ -16,8 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 const (
@@ -471,12 +469,12 @@ func (c *httpCore) addSecret(v string) {
 // scrub replaces every known secret in s.
 func (c *httpCore) scrub(s, auth string) string {
 	for _, sec := range c.sec.scrub {
-		s = strings.ReplaceAll(s, sec, logfire.Redacted)
+		s = strings.ReplaceAll(s, sec, redacted)
 	}
 	if auth != "" {
-		s = strings.ReplaceAll(s, auth, logfire.Redacted)
+		s = strings.ReplaceAll(s, auth, redacted)
 		if tok, ok := cutBearer(auth); ok && tok != "" {
-			s = strings.ReplaceAll(s, tok, logfire.Redacted)
+			s = strings.ReplaceAll(s, tok, redacted)
 		}
 	}
 	return s
@@ -549,7 +547,7 @@ func validHeaderName(name string) bool {
 func displayURL(raw string) string {
 	base, q, ok := strings.Cut(raw, "?")
 	if ok && q != "" {
-		return base + "?" + logfire.Redacted
+		return base + "?" + redacted
 	}
 	return base
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-
-	"github.com/soliplex/slogotlp/internal/logfire"
 )
 
 // Secret holds a credential (a write token, a session token, a header value,
@@ -55,8 +53,12 @@ func (s Secret) shown() string {
 	if s.Reveal() == "" {
 		return ""
 	}
-	return logfire.Redacted
+	return redacted
 }
+
+// redacted is the text that stands in for a secret wherever one would be
+// printed: tokens, header values, keys in URLs.
+const redacted = "[REDACTED]"
 
 // Headers are HTTP headers sent with every request, e.g.
 //
@@ -65,15 +67,3 @@ func (s Secret) shown() string {
 // No list of names can tell which header carries a key, so every value is a
 // Secret: the names print, the values never do.
 type Headers map[string]Secret
-
-// headersOf turns a plain header map into Headers.
-func headersOf(m map[string]string) Headers {
-	if m == nil {
-		return nil
-	}
-	h := make(Headers, len(m))
-	for k, v := range m {
-		h[k] = NewSecret(v)
-	}
-	return h
-}

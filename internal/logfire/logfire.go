@@ -17,10 +17,6 @@ import (
 	"strings"
 )
 
-// Redacted is the text that stands in for a secret wherever one would be
-// printed: tokens, header values, keys in URLs.
-const Redacted = "[REDACTED]"
-
 // Base URLs of Logfire's regions, and the path that takes OTLP/HTTP logs.
 const (
 	USBaseURL = "https://logfire-us.pydantic.dev"
