@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,7 +209,7 @@ func (r *resolver) logfireAll(p *plan) {
 		return
 	}
 	for i, tok := range tokens {
-		if j := indexOf(tokens[:i], tok); j >= 0 {
+		if j := slices.Index(tokens[:i], tok); j >= 0 {
 			r.fail(tokVar, fmt.Errorf("token %d repeats token %d: each project once, or every record is sent twice", i+1, j+1))
 			return
 		}
@@ -220,15 +221,6 @@ func (r *resolver) logfireAll(p *plan) {
 		}
 		r.logfire(p, name, tok, tokVar)
 	}
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 func (r *resolver) logfire(p *plan, name, token, tokenVar string) {

@@ -34,17 +34,14 @@ func (r *resolver) attributeLimits(o *HandlerOptions) {
 // refused: the SDKs read it as "keep no attribute" (or no character), which
 // a zero option cannot say, and it is far likelier a mistake.
 func (r *resolver) limit(names ...string) int {
-	for _, name := range names {
-		v := r.env(name)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n == 0 {
-			r.fail(name, errors.New("want a whole number: a positive limit, or -1 for no limit"))
-			return 0
-		}
-		return max(n, -1)
+	v, name := r.firstEnv(names...)
+	if v == "" {
+		return 0
 	}
-	return 0
+	n, err := strconv.Atoi(v)
+	if err != nil || n == 0 {
+		r.fail(name, errors.New("want a whole number: a positive limit, or -1 for no limit"))
+		return 0
+	}
+	return max(n, -1)
 }

@@ -165,7 +165,7 @@ func (r *resolver) consoleColors() ConsoleColors {
 }
 
 // isSet reports whether a setting holds more than spaces.
-func isSet[T ~string](s T) bool { return strings.TrimSpace(string(s)) != "" }
+func isSet(s string) bool { return strings.TrimSpace(s) != "" }
 
 // appendLogsPath turns OTEL_EXPORTER_OTLP_ENDPOINT, a base URL, into the
 // logs URL as the specification says: "/v1/logs" after the base path.
