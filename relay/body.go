@@ -208,16 +208,12 @@ func stampResource(res []byte, stamp []byte) ([]byte, error) {
 	}
 	out := []byte{'['}
 	if !isNull(attrs) {
-		err = arrayElems(attrs, func(kv []byte, _ int) error {
-			owned, err := isStampedKey(kv)
-			if err != nil || owned {
-				return err
-			}
-			out = append(append(out, kv...), ',')
-			return nil
-		})
+		kept, _, err := withoutStamped(attrs)
 		if err != nil {
 			return nil, err
+		}
+		if len(kept) > 0 {
+			out = append(append(out, kept...), ',')
 		}
 	}
 	out = append(append(out, stamp...), ']')
@@ -276,23 +272,7 @@ func dropInAttributes(obj []byte, base int, edits *[]splice) error {
 		if val[0] != '[' {
 			return errBadBody
 		}
-		var kept []byte
-		dropped := false
-		err := arrayElems(val, func(kv []byte, _ int) error {
-			owned, err := isStampedKey(kv)
-			if err != nil {
-				return err
-			}
-			if owned {
-				dropped = true
-				return nil
-			}
-			if len(kept) > 0 {
-				kept = append(kept, ',')
-			}
-			kept = append(kept, kv...)
-			return nil
-		})
+		kept, dropped, err := withoutStamped(val)
 		if err != nil || !dropped {
 			return err
 		}
@@ -301,6 +281,28 @@ func dropInAttributes(obj []byte, base int, edits *[]splice) error {
 		return nil
 	})
 	return err
+}
+
+// withoutStamped returns the elements of the attributes array attrs that
+// set no attribute the relay owns, joined by commas, and whether any was
+// dropped.
+func withoutStamped(attrs []byte) (kept []byte, dropped bool, err error) {
+	err = arrayElems(attrs, func(kv []byte, _ int) error {
+		owned, err := isStampedKey(kv)
+		if err != nil {
+			return err
+		}
+		if owned {
+			dropped = true
+			return nil
+		}
+		if len(kept) > 0 {
+			kept = append(kept, ',')
+		}
+		kept = append(kept, kv...)
+		return nil
+	})
+	return kept, dropped, err
 }
 
 // isStampedKey reports whether a KeyValue sets an attribute the relay owns.
