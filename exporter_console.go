@@ -357,19 +357,6 @@ func (e *ConsoleExporter) appendPairs(buf, prefix, key, val []byte, depth int) [
 	return buf
 }
 
-// keyValue splits a KeyValue message.
-func keyValue(kv []byte) (key, val []byte) {
-	for f, rest, ok := nextField(kv); ok; f, rest, ok = nextField(rest) {
-		switch f.tag {
-		case tagKey:
-			key = f.data
-		case tagValue:
-			val = f.data
-		}
-	}
-	return key, val
-}
-
 // appendValue appends an AnyValue message as text.
 func (e *ConsoleExporter) appendValue(buf, av []byte, depth int) []byte {
 	f, _, ok := nextField(av)

@@ -281,6 +281,23 @@ func nextField(msg []byte) (f protoField, rest []byte, ok bool) {
 	return f, nil, false
 }
 
+// keyValue splits a KeyValue message.
+func keyValue(kv []byte) (key, val []byte) { return fieldPair(kv, tagKey, tagValue) }
+
+// fieldPair returns the contents of msg's fields a and b (the last of each,
+// nil when missing), as of a KeyValue or an InstrumentationScope.
+func fieldPair(msg []byte, a, b uint64) (x, y []byte) {
+	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
+		switch f.tag {
+		case a:
+			x = f.data
+		case b:
+			y = f.data
+		}
+	}
+	return x, y
+}
+
 // readVarint decodes a varint at the start of b and returns it with its
 // length; the length is 0 when b ends first and -1 when it overflows.
 func readVarint(b []byte) (uint64, int) {
