@@ -172,9 +172,7 @@ func runePrefix(s string, n int) string {
 func appendStringField(buf []byte, tag byte, s string, max int) []byte {
 	if utf8.ValidString(s) {
 		if max <= 0 || len(s) <= max {
-			buf = append(buf, tag)
-			buf = appendVarint(buf, uint64(len(s)))
-			return append(buf, s...)
+			return appendValidString(buf, tag, s)
 		}
 		n, mark := cutPoint(s, max)
 		l := n
