@@ -175,11 +175,9 @@ const (
 	ansiBold   = "\x1b[1m"
 )
 
-// Attribute keys the console shows in places of their own.
-const (
-	keyTags       = "logfire.tags"
-	keyStacktrace = "exception.stacktrace"
-)
+// keyTags is Logfire's tags attribute, which the console shows after the
+// message; the exception's stack (keyExceptionStacktrace) goes under the line.
+const keyTags = "logfire.tags"
 
 // consoleRecord is what the line needs from a LogRecord.
 type consoleRecord struct {
@@ -279,7 +277,7 @@ func (e *ConsoleExporter) appendRecordLine(buf, rec []byte) ([]byte, bool) {
 				buf = e.appendTags(buf, val)
 				buf = e.reset(buf)
 			}
-		case keyStacktrace:
+		case keyExceptionStacktrace:
 			if v, _, ok := nextField(val); ok && v.tag == tagString {
 				stack = v.data
 			}
@@ -298,7 +296,7 @@ func (e *ConsoleExporter) appendRecordLine(buf, rec []byte) ([]byte, bool) {
 	}
 	for _, kv := range cr.attrs {
 		key, val := keyValue(kv)
-		if k := string(key); k == keyTags || k == keyStacktrace {
+		if k := string(key); k == keyTags || k == keyExceptionStacktrace {
 			continue
 		}
 		buf = e.appendPairs(buf, nil, key, val, 0)
