@@ -175,11 +175,9 @@ const (
 	ansiBold   = "\x1b[1m"
 )
 
-// Attribute keys the console shows in places of their own.
-const (
-	keyTags       = "logfire.tags"
-	keyStacktrace = "exception.stacktrace"
-)
+// keyTags is Logfire's tags attribute, which the console shows after the
+// message; the exception's stack (keyExceptionStacktrace) goes under the line.
+const keyTags = "logfire.tags"
 
 // consoleRecord is what the line needs from a LogRecord.
 type consoleRecord struct {
@@ -279,7 +277,7 @@ func (e *ConsoleExporter) appendRecordLine(buf, rec []byte) ([]byte, bool) {
 				buf = e.appendTags(buf, val)
 				buf = e.reset(buf)
 			}
-		case keyStacktrace:
+		case keyExceptionStacktrace:
 			if v, _, ok := nextField(val); ok && v.tag == tagString {
 				stack = v.data
 			}
@@ -298,7 +296,7 @@ func (e *ConsoleExporter) appendRecordLine(buf, rec []byte) ([]byte, bool) {
 	}
 	for _, kv := range cr.attrs {
 		key, val := keyValue(kv)
-		if k := string(key); k == keyTags || k == keyStacktrace {
+		if k := string(key); k == keyTags || k == keyExceptionStacktrace {
 			continue
 		}
 		buf = e.appendPairs(buf, nil, key, val, 0)
@@ -355,19 +353,6 @@ func (e *ConsoleExporter) appendPairs(buf, prefix, key, val []byte, depth int) [
 		buf = append(buf, '\n')
 	}
 	return buf
-}
-
-// keyValue splits a KeyValue message.
-func keyValue(kv []byte) (key, val []byte) {
-	for f, rest, ok := nextField(kv); ok; f, rest, ok = nextField(rest) {
-		switch f.tag {
-		case tagKey:
-			key = f.data
-		case tagValue:
-			val = f.data
-		}
-	}
-	return key, val
 }
 
 // appendValue appends an AnyValue message as text.

@@ -199,12 +199,13 @@ func closeObject(buf []byte) []byte {
 	return append(buf, '}')
 }
 
-// appendKeyValuesJSON appends the JSON elements, each followed by a comma,
-// of every KeyValue field (tag) in msg, such as a Resource's attributes.
-func appendKeyValuesJSON(buf []byte, msg []byte, tag uint64) []byte {
+// appendEachJSON appends the JSON of every field of msg with tag, each
+// followed by a comma: the elements of a list such as a Resource's
+// attributes (with appendKeyValueJSON).
+func appendEachJSON(buf, msg []byte, tag uint64, appendJSON func(buf, field []byte) []byte) []byte {
 	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
 		if f.tag == tag {
-			buf = appendKeyValueJSON(buf, f.data)
+			buf = appendJSON(buf, f.data)
 			buf = append(buf, ',')
 		}
 	}
@@ -213,15 +214,7 @@ func appendKeyValuesJSON(buf []byte, msg []byte, tag uint64) []byte {
 
 // appendKeyValueJSON appends {"key":...,"value":...} for a protobuf KeyValue.
 func appendKeyValueJSON(buf, kv []byte) []byte {
-	var key, value []byte
-	for f, rest, ok := nextField(kv); ok; f, rest, ok = nextField(rest) {
-		switch f.tag {
-		case tagKey:
-			key = f.data
-		case tagValue:
-			value = f.data
-		}
-	}
+	key, value := keyValue(kv)
 	buf = append(buf, `{"key":`...)
 	buf = appendString(buf, string(key))
 	buf = append(buf, `,"value":`...)
@@ -267,7 +260,7 @@ func appendAnyValueJSON(buf, av []byte) []byte {
 			return append(buf, `{"kvlistValue":{}}`...)
 		}
 		buf = append(buf, `{"kvlistValue":{"values":[`...)
-		buf = appendKeyValuesJSON(buf, f.data, tagListValue)
+		buf = appendEachJSON(buf, f.data, tagListValue, appendKeyValueJSON)
 		buf = closeList(buf)
 		buf = append(buf, '}')
 	default:

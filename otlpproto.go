@@ -172,9 +172,7 @@ func runePrefix(s string, n int) string {
 func appendStringField(buf []byte, tag byte, s string, max int) []byte {
 	if utf8.ValidString(s) {
 		if max <= 0 || len(s) <= max {
-			buf = append(buf, tag)
-			buf = appendVarint(buf, uint64(len(s)))
-			return append(buf, s...)
+			return appendValidString(buf, tag, s)
 		}
 		n, mark := cutPoint(s, max)
 		l := n
@@ -279,6 +277,23 @@ func nextField(msg []byte) (f protoField, rest []byte, ok bool) {
 		return f, msg[n+int(l):], true
 	}
 	return f, nil, false
+}
+
+// keyValue splits a KeyValue message.
+func keyValue(kv []byte) (key, val []byte) { return fieldPair(kv, tagKey, tagValue) }
+
+// fieldPair returns the contents of msg's fields a and b (the last of each,
+// nil when missing), as of a KeyValue or an InstrumentationScope.
+func fieldPair(msg []byte, a, b uint64) (x, y []byte) {
+	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
+		switch f.tag {
+		case a:
+			x = f.data
+		case b:
+			y = f.data
+		}
+	}
+	return x, y
 }
 
 // readVarint decodes a varint at the start of b and returns it with its

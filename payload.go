@@ -79,7 +79,7 @@ func newFraming(format WireFormat, resourceAttrs []byte) *framing {
 		return f
 	}
 	env := []byte(`{"resourceLogs":[{"resource":{"attributes":[`)
-	env = appendKeyValuesJSON(env, resourceAttrs, tagResourceAttribute)
+	env = appendEachJSON(env, resourceAttrs, tagResourceAttribute, appendKeyValueJSON)
 	env = closeList(env)
 	f.resource = append(env, `},"schemaUrl":"`+resourceSchemaURL+`","scopeLogs":[`...)
 	return f

@@ -23,7 +23,7 @@ func appendResourceLogsJSON(buf, rl []byte) []byte {
 	buf = append(buf, '{')
 	if res, ok := firstField(rl, tagResource); ok {
 		buf = append(buf, `"resource":{"attributes":[`...)
-		buf = appendKeyValuesJSON(buf, res, tagResourceAttribute)
+		buf = appendEachJSON(buf, res, tagResourceAttribute, appendKeyValueJSON)
 		buf = closeList(buf)
 		buf = append(buf, "},"...)
 	}
@@ -48,18 +48,6 @@ func firstField(msg []byte, tag uint64) ([]byte, bool) {
 	return nil, false
 }
 
-// appendEachJSON appends the JSON of every field of msg with tag, each
-// followed by a comma.
-func appendEachJSON(buf, msg []byte, tag uint64, appendJSON func(buf, field []byte) []byte) []byte {
-	for f, rest, ok := nextField(msg); ok; f, rest, ok = nextField(rest) {
-		if f.tag == tag {
-			buf = appendJSON(buf, f.data)
-			buf = append(buf, ',')
-		}
-	}
-	return buf
-}
-
 // appendScopeLogsJSON appends {"scope":...,"logRecords":[...]} for a
 // protobuf ScopeLogs.
 func appendScopeLogsJSON(buf, sl []byte) []byte {
@@ -78,15 +66,7 @@ func appendScopeLogsJSON(buf, sl []byte) []byte {
 // appendScopeJSON appends the JSON of a protobuf InstrumentationScope as
 // scopeRegistry writes it: the name always, the version when set.
 func appendScopeJSON(buf, scope []byte) []byte {
-	var name, version []byte
-	for f, rest, ok := nextField(scope); ok; f, rest, ok = nextField(rest) {
-		switch f.tag {
-		case tagScopeName:
-			name = f.data
-		case tagScopeVersion:
-			version = f.data
-		}
-	}
+	name, version := fieldPair(scope, tagScopeName, tagScopeVersion)
 	buf = append(buf, `{"name":`...)
 	buf = appendString(buf, string(name))
 	if version != nil {

@@ -199,21 +199,13 @@ func (h *Handler) appendTop(buf []byte, t *topLevel, attrs []slog.Attr) []byte {
 		return e.appendTopAttrs(buf, t, t.attrs, nil)
 	}
 
-	// The first group is one more attribute: a KeyValue whose value is a
-	// kvlist holding the inner frames. When it is not empty it replaces the
-	// attribute of its name written before it.
+	// The first group is one more attribute. When it is not empty it
+	// replaces the attribute of its name written before it.
 	mark := len(buf)
-	buf, kstart := openLen(buf, tagAttribute)
-	buf = appendStringField(buf, tagKey, t.group, 0)
-	buf, vstart := openLen(buf, tagValue)
-	buf, lstart := openLen(buf, tagKvlist)
-	buf = h.appendGroup(buf, 1, attrs)
-	if len(buf) == lstart {
-		return buf[:mark]
+	buf, ok := h.appendGroupAttr(buf, 1, attrs)
+	if !ok {
+		return buf
 	}
-	buf = closeLen(buf, lstart)
-	buf = closeLen(buf, vstart)
-	buf = closeLen(buf, kstart)
 	if t.tent >= 0 {
 		return append(buf[:t.tent], buf[t.end:]...) // the group takes its place in the count
 	}
@@ -257,20 +249,31 @@ func (h *Handler) appendGroup(buf []byte, i int, attrs []slog.Attr) []byte {
 	} else {
 		buf = append(buf, lv.enc...)
 	}
-	// The next group is one more attribute of this frame: a KeyValue whose
-	// value is a kvlist holding the inner frames.
+	// The next group is one more attribute of this frame.
+	buf, ok := h.appendGroupAttr(buf, i+1, attrs)
+	if !ok {
+		return append(buf, held...)
+	}
+	return buf
+}
+
+// appendGroupAttr appends group frame i (i >= 1) as one KeyValue element of
+// the frame above: the group's name, and a kvlist value holding its frame
+// and those inside it. It appends nothing and reports false when that
+// kvlist would be empty.
+func (h *Handler) appendGroupAttr(buf []byte, i int, attrs []slog.Attr) ([]byte, bool) {
 	mark := len(buf)
-	buf, kstart := openLen(buf, elemTag(i))
-	buf = appendStringField(buf, tagKey, h.groups[i+1].name, 0)
+	buf, kstart := openLen(buf, elemTag(i-1))
+	buf = appendStringField(buf, tagKey, h.groups[i].name, 0)
 	buf, vstart := openLen(buf, tagValue)
 	buf, lstart := openLen(buf, tagKvlist)
-	buf = h.appendGroup(buf, i+1, attrs)
+	buf = h.appendGroup(buf, i, attrs)
 	if len(buf) == lstart {
-		return append(buf[:mark], held...)
+		return buf[:mark], false
 	}
 	buf = closeLen(buf, lstart)
 	buf = closeLen(buf, vstart)
-	return closeLen(buf, kstart)
+	return closeLen(buf, kstart), true
 }
 
 // segStart returns where bound attribute j starts in enc.
