@@ -313,7 +313,7 @@ func (b *batcher) ready() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.oldestLocked()
-	return c >= 0 && (b.queued >= b.opts.BatchSize || b.q[c].items[b.q[c].head].seq <= b.due) && b.retrying == 0
+	return c >= 0 && (b.queued >= b.opts.BatchSize || b.q[c].headSeq() <= b.due) && b.retrying == 0
 }
 
 // markDue makes everything queued due now.
@@ -332,7 +332,7 @@ func (b *batcher) answerFlushes(ws []*flushWaiter, inflight []*job, lastID uint6
 	b.mu.Lock()
 	head := uint64(0) // seq of the oldest queued record; 0: none
 	if c := b.oldestLocked(); c >= 0 {
-		head = b.q[c].items[b.q[c].head].seq
+		head = b.q[c].headSeq()
 	}
 	b.mu.Unlock()
 	return slices.DeleteFunc(ws, func(w *flushWaiter) bool {

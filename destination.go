@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/bits"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -260,7 +259,7 @@ type destinationError struct {
 }
 
 func (e *destinationError) Error() string {
-	return "slogotlp: destination " + e.dest + ": " + strings.TrimPrefix(e.err.Error(), "slogotlp: ")
+	return "slogotlp: destination " + e.dest + ": " + causeText(e.err)
 }
 
 func (e *destinationError) Unwrap() error { return e.err }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -130,12 +131,15 @@ func (f *fifo) pop() entry {
 	return e
 }
 
-// oldest returns the queue (class) whose head was logged first, or -1.
+// headSeq returns the seq of the oldest entry. f must not be empty.
+func (f *fifo) headSeq() uint64 { return f.items[f.head].seq }
+
+// oldestLocked returns the queue (class) whose head was logged first, or -1.
 // b.mu must be held.
 func (b *batcher) oldestLocked() int {
 	best := -1
 	for c := range b.q {
-		if b.q[c].len() > 0 && (best < 0 || b.q[c].items[b.q[c].head].seq < b.q[best].items[b.q[best].head].seq) {
+		if b.q[c].len() > 0 && (best < 0 || b.q[c].headSeq() < b.q[best].headSeq()) {
 			best = c
 		}
 	}
@@ -461,13 +465,7 @@ func (b *batcher) isOwnGoroutine() bool {
 	if len(b.own) == 0 {
 		return false
 	}
-	id := goid()
-	for _, o := range b.own {
-		if o == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(b.own, goid())
 }
 
 // isOwn is isOwnGoroutine for callers without the lock.

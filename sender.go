@@ -49,36 +49,14 @@ func (s *sender) sendSplit(batch []entry) bool {
 		return true
 	}
 	scopes := b.scopes.snapshot()
-	f := b.framing
 	var records [][]byte
-	records, s.scratch = f.wireRecords(batch, s.records, s.scratch)
+	records, s.scratch = b.framing.wireRecords(batch, s.records, s.scratch)
 	s.records = records
 	for len(batch) > 0 {
-		size := f.base()
-		ids := s.ids[:0]
-		n := 0
-		for n < len(batch) {
-			e := batch[n]
-			add := f.recordCost(len(records[n]))
-			newScope := !slices.Contains(ids, e.scope)
-			if newScope {
-				add += f.scopeCost(&scopes[e.scope])
-			}
-			if size+add > b.opts.MaxPayloadBytes {
-				break
-			}
-			size += add
-			if newScope {
-				ids = append(ids, e.scope)
-			}
-			n++
-		}
-		s.ids = ids
+		var n int
+		n, s.ids = b.fit(batch, len(batch), func(i int) int { return len(records[i]) }, scopes, s.ids)
 		if n == 0 {
-			err := fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
-				"shorten its attributes or raise the limit", len(records[0]), f.format, b.opts.MaxPayloadBytes)
-			b.drop(batch[:1], dropTooLarge, err)
-			b.notify(failTooLarge, err)
+			b.dropOversize(batch, len(records[0]))
 			batch, records = batch[1:], records[1:]
 			continue
 		}
@@ -89,6 +67,41 @@ func (s *sender) sendSplit(batch []entry) bool {
 		batch, records = batch[n:], records[n:]
 	}
 	return true
+}
+
+// fit returns how many of the first records of es, at most limit, fit in
+// one payload within MaxPayloadBytes in the exporter's format, size(i) being
+// the size of es[i]'s record in that format. ids is scratch for the scopes
+// counted, returned for reuse.
+func (b *batcher) fit(es []entry, limit int, size func(i int) int, scopes []scopeInfo, ids []int32) (int, []int32) {
+	f := b.framing
+	total := f.base()
+	ids = ids[:0]
+	n := 0
+	for ; n < limit; n++ {
+		add := f.recordCost(size(n))
+		newScope := !slices.Contains(ids, es[n].scope)
+		if newScope {
+			add += f.scopeCost(&scopes[es[n].scope])
+		}
+		if total+add > b.opts.MaxPayloadBytes {
+			break
+		}
+		total += add
+		if newScope {
+			ids = append(ids, es[n].scope)
+		}
+	}
+	return n, ids
+}
+
+// dropOversize drops the first record of es, of size bytes in the
+// exporter's format: more than MaxPayloadBytes allows even alone.
+func (b *batcher) dropOversize(es []entry, size int) {
+	err := fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
+		"shorten its attributes or raise the limit", size, b.framing.format, b.opts.MaxPayloadBytes)
+	b.drop(es[:1], dropTooLarge, err)
+	b.notify(failTooLarge, err)
 }
 
 // send exports es, retrying and splitting as the results ask, and settles

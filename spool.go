@@ -134,14 +134,7 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 	if maxBytes <= 0 {
 		maxBytes = defaultSpoolBytes
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, spoolError(dir, "creating the directory", err)
-	}
-	fi, err := os.Stat(dir) // a directory: MkdirAll said so
-	if err != nil {
-		return nil, spoolError(dir, "opening the directory", err)
-	}
-	if err := dirSafe(dir, fi); err != nil {
+	if err := makeSpoolDir(dir); err != nil {
 		return nil, err
 	}
 	s := &spool{
@@ -167,6 +160,19 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// makeSpoolDir creates dir (mode 0700) if missing, and refuses it unless
+// dirSafe accepts it.
+func makeSpoolDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return spoolError(dir, "creating the directory", err)
+	}
+	fi, err := os.Stat(dir) // a directory: MkdirAll said so
+	if err != nil {
+		return spoolError(dir, "opening the directory", err)
+	}
+	return dirSafe(dir, fi)
 }
 
 // own creates and locks the handle's owner file under a fresh token. A scan

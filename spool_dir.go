@@ -66,14 +66,7 @@ func openDestSpool(root string, maxBytes int64, id []byte) (*spool, string, erro
 // the name only ever holds a complete key, and every process reads the
 // same one.
 func spoolKey(root string) ([]byte, error) {
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, spoolError(root, "creating the directory", err)
-	}
-	fi, err := os.Stat(root)
-	if err != nil {
-		return nil, spoolError(root, "opening the directory", err)
-	}
-	if err := dirSafe(root, fi); err != nil {
+	if err := makeSpoolDir(root); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(root, spoolKeyName)

@@ -199,30 +199,16 @@ func (b *batcher) spoolWrite(es []entry) {
 		lostErr error
 	)
 	for len(sorted) > 0 {
+		// A payload holds records of one class, at most BatchSize.
 		class := sorted[0].class
-		size := f.base()
-		ids = ids[:0]
-		n := 0
-		for n < len(sorted) && n < b.opts.BatchSize && sorted[n].class == class {
-			add := f.recordCost(sizes[n])
-			newScope := !containsScope(ids, sorted[n].scope)
-			if newScope {
-				add += f.scopeCost(&scopes[sorted[n].scope])
-			}
-			if size+add > b.opts.MaxPayloadBytes {
-				break
-			}
-			size += add
-			if newScope {
-				ids = append(ids, sorted[n].scope)
-			}
-			n++
+		limit := 0
+		for limit < len(sorted) && limit < b.opts.BatchSize && sorted[limit].class == class {
+			limit++
 		}
+		var n int
+		n, ids = b.fit(sorted, limit, func(i int) int { return sizes[i] }, scopes, ids)
 		if n == 0 {
-			err := fmt.Errorf("slogotlp: dropped a record of %d bytes as %s, more than MaxPayloadBytes (%d) allows: "+
-				"shorten its attributes or raise the limit", sizes[0], f.format, b.opts.MaxPayloadBytes)
-			b.drop(sorted[:1], dropTooLarge, err)
-			b.notify(failTooLarge, err)
+			b.dropOversize(sorted, sizes[0])
 			sorted, sizes = sorted[1:], sizes[1:]
 			continue
 		}
@@ -281,15 +267,6 @@ func (b *batcher) reportEvictions() {
 			return
 		}
 	}
-}
-
-func containsScope(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // settleSpooled ends the life of records written to the spool. A copy of
