@@ -103,13 +103,13 @@ func (rd *Redactor) scrubAny(x any, st *scrubState, depth int) (out any, changed
 	case map[string][]string:
 		return rd.scrubStringsMap(v, st, depth)
 	case map[string]string:
-		return rd.scrubStringMap(v, st, depth)
+		return scrubMap(rd, v, st, func(s string) (any, bool) { return rd.scrubStr(s, st, depth+1) })
 	case map[string]any:
-		return rd.scrubAnyMap(v, st, depth)
+		return scrubMap(rd, v, st, func(e any) (any, bool) { return rd.scrubAny(e, st, depth+1) })
 	case []string:
 		return rd.scrubStrings(v, st, depth)
 	case []any:
-		return rd.scrubSlice(v, st, depth)
+		return scrubList(v, st, func(e any) (any, bool) { return rd.scrubAny(e, st, depth+1) })
 	case int, int32, uint, uint32, int16, uint16, int8, uint8, bool, float32, float64, complex64, complex128:
 		return x, false
 	case int64:
@@ -192,40 +192,16 @@ func (rd *Redactor) scrubError(err error, st *scrubState) (any, bool) {
 }
 
 func (rd *Redactor) scrubStringsMap(m map[string][]string, st *scrubState, depth int) (any, bool) {
-	var out map[string]any
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStrings(v, st, depth+1) })
-		if ch && out == nil {
-			out = make(map[string]any, len(m))
-		}
-		if out != nil {
-			out[k] = nv
-		}
-	}
-	return finishMap(m, out)
+	return scrubMap(rd, m, st, func(v []string) (any, bool) { return rd.scrubStrings(v, st, depth+1) })
 }
 
-func (rd *Redactor) scrubStringMap(m map[string]string, st *scrubState, depth int) (any, bool) {
+// scrubMap walks a map with string keys: each key through the key rules
+// (scrubEntry), each value through walk.
+func scrubMap[V any](rd *Redactor, m map[string]V, st *scrubState, walk func(V) (any, bool)) (any, bool) {
 	var out map[string]any
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStr(v, st, depth+1) })
-		if ch && out == nil {
-			out = make(map[string]any, len(m))
-		}
-		if out != nil {
-			out[k] = nv
-		}
-	}
-	return finishMap(m, out)
-}
-
-func (rd *Redactor) scrubAnyMap(m map[string]any, st *scrubState, depth int) (any, bool) {
-	var out map[string]any
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubAny(v, st, depth+1) })
+		nv, ch := rd.scrubEntry(k, st, func() (any, bool) { return walk(v) })
 		if ch && out == nil {
 			out = make(map[string]any, len(m))
 		}
@@ -250,9 +226,9 @@ func finishMap[V any](m map[string]V, out map[string]any) (any, bool) {
 	return out, true
 }
 
-// scrubEntry redacts the value v under key k: the replacement when k is
+// scrubEntry redacts the value under key k: the replacement when k is
 // denied, else what walk returns.
-func (rd *Redactor) scrubEntry(k string, v any, st *scrubState, depth int, walk func() (any, bool)) (any, bool) {
+func (rd *Redactor) scrubEntry(k string, st *scrubState, walk func() (any, bool)) (any, bool) {
 	st.pushKey(k)
 	defer st.pop()
 	if _, matched := rd.keys.match(k); matched != "" {
@@ -263,29 +239,16 @@ func (rd *Redactor) scrubEntry(k string, v any, st *scrubState, depth int, walk 
 }
 
 func (rd *Redactor) scrubStrings(v []string, st *scrubState, depth int) (any, bool) {
-	var out []string
-	for i, s := range v {
-		st.pushIndex(i)
-		ns, ch := rd.scrubStr(s, st, depth)
-		st.pop()
-		if ch && out == nil {
-			out = slices.Clone(v)
-		}
-		if out != nil {
-			out[i] = ns
-		}
-	}
-	if out == nil {
-		return v, false
-	}
-	return out, true
+	return scrubList(v, st, func(s string) (string, bool) { return rd.scrubStr(s, st, depth) })
 }
 
-func (rd *Redactor) scrubSlice(v []any, st *scrubState, depth int) (any, bool) {
-	var out []any
+// scrubList walks the elements of v with walk; v is copied only when
+// something changes.
+func scrubList[E any](v []E, st *scrubState, walk func(E) (E, bool)) (any, bool) {
+	var out []E
 	for i, e := range v {
 		st.pushIndex(i)
-		ne, ch := rd.scrubAny(e, st, depth+1)
+		ne, ch := walk(e)
 		st.pop()
 		if ch && out == nil {
 			out = slices.Clone(v)
@@ -442,7 +405,7 @@ func (rd *Redactor) scrubMapValue(rv reflect.Value, st *scrubState, depth int) (
 		var nv any
 		var ch bool
 		if strKeys {
-			nv, ch = rd.scrubEntry(names[i], nil, st, depth, func() (any, bool) { return rd.scrubElem(ev, st, depth+1) })
+			nv, ch = rd.scrubEntry(names[i], st, func() (any, bool) { return rd.scrubElem(ev, st, depth+1) })
 		} else {
 			st.pushKey(names[i])
 			nv, ch = rd.scrubElem(ev, st, depth+1)
