@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -113,9 +112,9 @@ func (rd *Redactor) scrubAny(x any, st *scrubState, depth int) (out any, changed
 	case int, int32, uint, uint32, int16, uint16, int8, uint8, bool, float32, float64, complex64, complex128:
 		return x, false
 	case int64:
-		return rd.scrubInt(x, strconv.FormatInt(v, 10), st)
+		return rd.scrubInt(x, rd.cardInt(v, st))
 	case uint64:
-		return rd.scrubInt(x, strconv.FormatUint(v, 10), st)
+		return rd.scrubInt(x, rd.cardUint(v, st))
 	}
 	return rd.scrubReflect(reflect.ValueOf(x), st, depth)
 }
@@ -140,8 +139,10 @@ func (rd *Redactor) scrubValue(v slog.Value, st *scrubState, depth int) (slog.Va
 	return v, false
 }
 
-func (rd *Redactor) scrubInt(x any, digits string, st *scrubState) (any, bool) {
-	if len(digits) >= 13 && rd.scrubNumber(digits, st) {
+// scrubInt returns the replacement for the integer x when it is a card
+// number, else x.
+func (rd *Redactor) scrubInt(x any, card bool) (any, bool) {
+	if card {
 		return rd.replacement, true
 	}
 	return x, false
@@ -331,9 +332,9 @@ func (rd *Redactor) scrubReflect(rv reflect.Value, st *scrubState, depth int) (a
 			return out, true
 		}
 	case reflect.Int, reflect.Int64:
-		return rd.scrubInt(rvInterface(rv), strconv.FormatInt(rv.Int(), 10), st)
+		return rd.scrubInt(rvInterface(rv), rd.cardInt(rv.Int(), st))
 	case reflect.Uint, reflect.Uint64:
-		return rd.scrubInt(rvInterface(rv), strconv.FormatUint(rv.Uint(), 10), st)
+		return rd.scrubInt(rvInterface(rv), rd.cardUint(rv.Uint(), st))
 	}
 	return rvInterface(rv), false
 }
