@@ -361,11 +361,5 @@ func (n *allowNode) add(path []string) {
 	n.all = true
 }
 
-// deniedKey returns the name of the key rule that key hits, or "".
-func (rd *Redactor) deniedKey(key string) string {
-	rule, _ := rd.keys.match(key)
-	return rule
-}
-
 // deniedNode is the allowlist node of a group path no entry reaches.
 var deniedNode = &allowNode{}
