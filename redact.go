@@ -349,11 +349,11 @@ func (rd *Redactor) redactAttr(a slog.Attr, an *allowNode, st *scrubState) (na s
 			return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}, true, true
 		}
 	case slog.KindInt64:
-		if v := a.Value.Int64(); (v >= 1e12 || v <= -1e12) && rd.scrubNumber(strconv.FormatInt(v, 10), st) {
+		if rd.cardInt(a.Value.Int64(), st) {
 			return slog.String(a.Key, rd.replacement), true, true
 		}
 	case slog.KindUint64:
-		if v := a.Value.Uint64(); v >= 1e12 && rd.scrubNumber(strconv.FormatUint(v, 10), st) {
+		if rd.cardUint(a.Value.Uint64(), st) {
 			return slog.String(a.Key, rd.replacement), true, true
 		}
 	case slog.KindAny:

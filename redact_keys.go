@@ -62,11 +62,13 @@ const sep = "\x00"
 
 func sepVariants(a, b string) []string { return []string{a + sep + b} }
 
+// word is a rule whose fragments stand at word boundaries on both sides,
+// leaving keys that name something about the secret (refs).
 func word(name string, frags ...string) keyRule {
 	if len(frags) == 0 {
 		frags = []string{name}
 	}
-	return keyRule{name: name, frags: frags, leftWord: true, rightEnd: true}
+	return keyRule{name: name, frags: frags, leftWord: true, rightEnd: true, refs: true}
 }
 
 var defaultKeyRules = []keyRule{
@@ -95,16 +97,9 @@ var defaultKeyRules = []keyRule{
 		"_usage", "_limit", "_limits", "usage", "limit", "limits", // LLM token counts: max_tokens, tokenLimit
 	}},
 	word("pwd"), word("pin", "pin", "pincode"), word("cvv", "cvv", "cvv2"), word("cvc", "cvc", "cvc2"),
-	word("otp"), word("totp"), word("dsn"), word("iban"), word("bearer"), word("sid"), word("sig"),
-	word("csrf"), word("xsrf"), word("jwt"), word("ssn"),
-}
-
-func init() {
-	for i := range defaultKeyRules {
-		if r := &defaultKeyRules[i]; r.leftWord && r.name != "sid" {
-			r.refs = true
-		}
-	}
+	word("otp"), word("totp"), word("dsn"), word("iban"), word("bearer"),
+	{name: "sid", frags: []string{"sid"}, leftWord: true, rightEnd: true}, // a session id: no refs, as session
+	word("sig"), word("csrf"), word("xsrf"), word("jwt"), word("ssn"),
 }
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
@@ -359,12 +354,6 @@ func (n *allowNode) add(path []string) {
 		n = c
 	}
 	n.all = true
-}
-
-// deniedKey returns the name of the key rule that key hits, or "".
-func (rd *Redactor) deniedKey(key string) string {
-	rule, _ := rd.keys.match(key)
-	return rule
 }
 
 // deniedNode is the allowlist node of a group path no entry reaches.

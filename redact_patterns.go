@@ -3,6 +3,7 @@ package slogotlp
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -465,6 +466,17 @@ func (rd *Redactor) replaceSpans(s string, spans []span, st *scrubState) string 
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// cardInt reports whether v is a card number, noting it in st. Numbers of
+// fewer than 13 digits, which cannot be one, are not formatted.
+func (rd *Redactor) cardInt(v int64, st *scrubState) bool {
+	return (v >= 1e12 || v <= -1e12) && rd.scrubNumber(strconv.FormatInt(v, 10), st)
+}
+
+// cardUint is cardInt for unsigned integers.
+func (rd *Redactor) cardUint(v uint64, st *scrubState) bool {
+	return v >= 1e12 && rd.scrubNumber(strconv.FormatUint(v, 10), st)
 }
 
 // scrubNumber redacts an integer that is a card number.

@@ -216,26 +216,15 @@ func TestRedactedErrorExceptionType(t *testing.T) {
 	assert.NotContains(t, string(buf), "jane@example.com")
 }
 
-// shapeStackErr prints a stack under %+v, as github.com/pkg/errors does.
-type shapeStackErr struct{ msg string }
-
-func (e shapeStackErr) Error() string { return e.msg }
-
-func (e shapeStackErr) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('+') {
-		fmt.Fprintf(f, "%s\nmain.f()\n\t/src/main.go:3", e.msg)
-		return
-	}
-	fmt.Fprint(f, e.msg)
-}
-
+// stackErr (handler_test.go) prints a stack under %+v, as
+// github.com/pkg/errors does.
 func TestRedactedErrorKeepsStack(t *testing.T) {
-	v, _ := redactOne(t, nil, slog.Any("err", shapeStackErr{"token=abc123 refused"}))
+	v, _ := redactOne(t, nil, slog.Any("err", stackErr{"token=abc123 refused"}))
 	err := v.Any().(error)
 	assert.Equal(t, "token="+DefaultReplacement+" refused", err.Error())
 	st := errorStack(err, err.Error())
-	assert.Equal(t, "token="+DefaultReplacement+" refused\nmain.f()\n\t/src/main.go:3", st)
-	assert.Equal(t, "github.com/soliplex/slogotlp.shapeStackErr", errorType(err))
+	assert.Equal(t, "token="+DefaultReplacement+" refused\nmain.work\n\t/src/app/work.go:12", st)
+	assert.Equal(t, "github.com/soliplex/slogotlp.stackErr", errorType(err))
 }
 
 func TestRedactWithGroupDenied(t *testing.T) {

@@ -150,6 +150,12 @@ func TestRedactPatterns(t *testing.T) {
 	}
 }
 
+// deniedKey returns the name of the key rule that key hits, or "".
+func (rd *Redactor) deniedKey(key string) string {
+	rule, _ := rd.keys.match(key)
+	return rule
+}
+
 func TestRedactDenyKeys(t *testing.T) {
 	rd := mustRedactor(t, nil)
 	tests := []struct {

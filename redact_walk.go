@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -103,19 +102,19 @@ func (rd *Redactor) scrubAny(x any, st *scrubState, depth int) (out any, changed
 	case map[string][]string:
 		return rd.scrubStringsMap(v, st, depth)
 	case map[string]string:
-		return rd.scrubStringMap(v, st, depth)
+		return scrubMap(rd, v, st, func(s string) (any, bool) { return rd.scrubStr(s, st, depth+1) })
 	case map[string]any:
-		return rd.scrubAnyMap(v, st, depth)
+		return scrubMap(rd, v, st, func(e any) (any, bool) { return rd.scrubAny(e, st, depth+1) })
 	case []string:
 		return rd.scrubStrings(v, st, depth)
 	case []any:
-		return rd.scrubSlice(v, st, depth)
+		return scrubList(v, st, func(e any) (any, bool) { return rd.scrubAny(e, st, depth+1) })
 	case int, int32, uint, uint32, int16, uint16, int8, uint8, bool, float32, float64, complex64, complex128:
 		return x, false
 	case int64:
-		return rd.scrubInt(x, strconv.FormatInt(v, 10), st)
+		return rd.scrubInt(x, rd.cardInt(v, st))
 	case uint64:
-		return rd.scrubInt(x, strconv.FormatUint(v, 10), st)
+		return rd.scrubInt(x, rd.cardUint(v, st))
 	}
 	return rd.scrubReflect(reflect.ValueOf(x), st, depth)
 }
@@ -140,8 +139,10 @@ func (rd *Redactor) scrubValue(v slog.Value, st *scrubState, depth int) (slog.Va
 	return v, false
 }
 
-func (rd *Redactor) scrubInt(x any, digits string, st *scrubState) (any, bool) {
-	if len(digits) >= 13 && rd.scrubNumber(digits, st) {
+// scrubInt returns the replacement for the integer x when it is a card
+// number, else x.
+func (rd *Redactor) scrubInt(x any, card bool) (any, bool) {
+	if card {
 		return rd.replacement, true
 	}
 	return x, false
@@ -192,40 +193,16 @@ func (rd *Redactor) scrubError(err error, st *scrubState) (any, bool) {
 }
 
 func (rd *Redactor) scrubStringsMap(m map[string][]string, st *scrubState, depth int) (any, bool) {
-	var out map[string]any
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStrings(v, st, depth+1) })
-		if ch && out == nil {
-			out = make(map[string]any, len(m))
-		}
-		if out != nil {
-			out[k] = nv
-		}
-	}
-	return finishMap(m, out)
+	return scrubMap(rd, m, st, func(v []string) (any, bool) { return rd.scrubStrings(v, st, depth+1) })
 }
 
-func (rd *Redactor) scrubStringMap(m map[string]string, st *scrubState, depth int) (any, bool) {
+// scrubMap walks a map with string keys: each key through the key rules
+// (scrubEntry), each value through walk.
+func scrubMap[V any](rd *Redactor, m map[string]V, st *scrubState, walk func(V) (any, bool)) (any, bool) {
 	var out map[string]any
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubStr(v, st, depth+1) })
-		if ch && out == nil {
-			out = make(map[string]any, len(m))
-		}
-		if out != nil {
-			out[k] = nv
-		}
-	}
-	return finishMap(m, out)
-}
-
-func (rd *Redactor) scrubAnyMap(m map[string]any, st *scrubState, depth int) (any, bool) {
-	var out map[string]any
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		nv, ch := rd.scrubEntry(k, v, st, depth, func() (any, bool) { return rd.scrubAny(v, st, depth+1) })
+		nv, ch := rd.scrubEntry(k, st, func() (any, bool) { return walk(v) })
 		if ch && out == nil {
 			out = make(map[string]any, len(m))
 		}
@@ -250,9 +227,9 @@ func finishMap[V any](m map[string]V, out map[string]any) (any, bool) {
 	return out, true
 }
 
-// scrubEntry redacts the value v under key k: the replacement when k is
+// scrubEntry redacts the value under key k: the replacement when k is
 // denied, else what walk returns.
-func (rd *Redactor) scrubEntry(k string, v any, st *scrubState, depth int, walk func() (any, bool)) (any, bool) {
+func (rd *Redactor) scrubEntry(k string, st *scrubState, walk func() (any, bool)) (any, bool) {
 	st.pushKey(k)
 	defer st.pop()
 	if _, matched := rd.keys.match(k); matched != "" {
@@ -263,29 +240,16 @@ func (rd *Redactor) scrubEntry(k string, v any, st *scrubState, depth int, walk 
 }
 
 func (rd *Redactor) scrubStrings(v []string, st *scrubState, depth int) (any, bool) {
-	var out []string
-	for i, s := range v {
-		st.pushIndex(i)
-		ns, ch := rd.scrubStr(s, st, depth)
-		st.pop()
-		if ch && out == nil {
-			out = slices.Clone(v)
-		}
-		if out != nil {
-			out[i] = ns
-		}
-	}
-	if out == nil {
-		return v, false
-	}
-	return out, true
+	return scrubList(v, st, func(s string) (string, bool) { return rd.scrubStr(s, st, depth) })
 }
 
-func (rd *Redactor) scrubSlice(v []any, st *scrubState, depth int) (any, bool) {
-	var out []any
+// scrubList walks the elements of v with walk; v is copied only when
+// something changes.
+func scrubList[E any](v []E, st *scrubState, walk func(E) (E, bool)) (any, bool) {
+	var out []E
 	for i, e := range v {
 		st.pushIndex(i)
-		ne, ch := rd.scrubAny(e, st, depth+1)
+		ne, ch := walk(e)
 		st.pop()
 		if ch && out == nil {
 			out = slices.Clone(v)
@@ -368,9 +332,9 @@ func (rd *Redactor) scrubReflect(rv reflect.Value, st *scrubState, depth int) (a
 			return out, true
 		}
 	case reflect.Int, reflect.Int64:
-		return rd.scrubInt(rvInterface(rv), strconv.FormatInt(rv.Int(), 10), st)
+		return rd.scrubInt(rvInterface(rv), rd.cardInt(rv.Int(), st))
 	case reflect.Uint, reflect.Uint64:
-		return rd.scrubInt(rvInterface(rv), strconv.FormatUint(rv.Uint(), 10), st)
+		return rd.scrubInt(rvInterface(rv), rd.cardUint(rv.Uint(), st))
 	}
 	return rvInterface(rv), false
 }
@@ -442,7 +406,7 @@ func (rd *Redactor) scrubMapValue(rv reflect.Value, st *scrubState, depth int) (
 		var nv any
 		var ch bool
 		if strKeys {
-			nv, ch = rd.scrubEntry(names[i], nil, st, depth, func() (any, bool) { return rd.scrubElem(ev, st, depth+1) })
+			nv, ch = rd.scrubEntry(names[i], st, func() (any, bool) { return rd.scrubElem(ev, st, depth+1) })
 		} else {
 			st.pushKey(names[i])
 			nv, ch = rd.scrubElem(ev, st, depth+1)

@@ -457,17 +457,9 @@ func (ev *evaluator) composite(e *ast.CompositeLit, env scope) (any, error) {
 	switch t := e.Type.(type) {
 	case *ast.ArrayType:
 		if id, ok := t.Elt.(*ast.Ident); ok && id.Name == "string" {
-			out := []string{}
-			for _, el := range e.Elts {
-				v, err := ev.eval(el, env)
-				if err != nil {
-					return nil, err
-				}
-				s, ok := v.(string)
-				if !ok {
-					return nil, errUnsupported
-				}
-				out = append(out, s)
+			out, err := ev.evalStrings(e.Elts, env)
+			if err != nil {
+				return nil, err
 			}
 			return out, nil
 		}
