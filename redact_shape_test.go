@@ -317,6 +317,8 @@ func TestRedactReflectedShapes(t *testing.T) {
 	t.Run("numbers in lists", func(t *testing.T) {
 		v, _ := redactOne(t, nil, slog.Any("l", []any{int64(4111111111111111), uint64(5555555555554444), 7}))
 		assert.Equal(t, []any{R, R, 7}, v.Any())
+		v, _ = redactOne(t, nil, slog.Any("l", []any{4111111111111111, uint(5555555555554444), 8}))
+		assert.Equal(t, []any{R, R, 8}, v.Any(), "plain int and uint, as a literal in a list is")
 	})
 	t.Run("LogValuer fields and values", func(t *testing.T) {
 		v, _ := redactOne(t, nil, slog.Any("w", shapeWithValuer{Name: "n", Tok: "raw-1", tok: "raw-2"}))

@@ -109,8 +109,12 @@ func (rd *Redactor) scrubAny(x any, st *scrubState, depth int) (out any, changed
 		return rd.scrubStrings(v, st, depth)
 	case []any:
 		return scrubList(v, st, func(e any) (any, bool) { return rd.scrubAny(e, st, depth+1) })
-	case int, int32, uint, uint32, int16, uint16, int8, uint8, bool, float32, float64, complex64, complex128:
-		return x, false
+	case int32, uint32, int16, uint16, int8, uint8, bool, float32, float64, complex64, complex128:
+		return x, false // too short for a card number
+	case int:
+		return rd.scrubInt(x, rd.cardInt(int64(v), st))
+	case uint:
+		return rd.scrubInt(x, rd.cardUint(uint64(v), st))
 	case int64:
 		return rd.scrubInt(x, rd.cardInt(v, st))
 	case uint64:
