@@ -207,3 +207,17 @@ func FuzzRequestJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestRequestJSONInvalidScopeName: a scope name or version that is not
+// valid UTF-8 comes out of the spool's transcoder byte for byte as the
+// live JSON payload has it (the live form once escaped U+FFFD as \ufffd).
+func TestRequestJSONInvalidScopeName(t *testing.T) {
+	pb, want := goldenPayloads(t, nil, func(h *Handler) []goldenRecord {
+		s := h.WithScope("bad\xffname", "v\xfe1")
+		return []goldenRecord{{s, context.Background(), slog.NewRecord(goldenTime, slog.LevelInfo, "m", 0)}}
+	})
+	got := appendRequestJSON(nil, pb)
+	require.True(t, json.Valid(got), "%s", got)
+	assert.Equal(t, string(want), string(got))
+	assert.Contains(t, string(got), `"name":"bad`+"\uFFFD"+`name"`)
+}

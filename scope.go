@@ -49,14 +49,13 @@ func (s *scopeRegistry) id(name, version string) int32 {
 	if s.byKey == nil {
 		s.byKey = map[[2]string]int32{}
 	}
-	j := append([]byte(`{"name":`), appendString(nil, name)...)
 	p := appendStringField(nil, tagScopeName, name, 0)
 	if version != "" {
-		j = append(j, `,"version":`...)
-		j = appendString(j, version)
 		p = appendStringField(p, tagScopeVersion, version, 0)
 	}
-	j = append(j, '}')
+	// The JSON form is read off the protobuf one, as the spool's
+	// transcoder reads it, so both agree byte for byte.
+	j := appendScopeJSON(nil, p)
 	var list []scopeInfo
 	if p := s.list.Load(); p != nil {
 		list = slices.Clone(*p)
