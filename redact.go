@@ -37,12 +37,6 @@ const (
 	ruleAllowlist = "allowlist"
 )
 
-// Keys whose string values hold file paths; the redactor trims them.
-const (
-	stacktraceKey = "exception.stacktrace"
-	codeFileKey   = "code.file.path"
-)
-
 // RedactOptions configures a Redactor. A nil or zero RedactOptions is valid
 // and means: the default key rules, every built-in pattern, path trimming
 // on, replacement DefaultReplacement.
@@ -335,7 +329,7 @@ func (rd *Redactor) redactAttr(a slog.Attr, an *allowNode, st *scrubState) (na s
 	case slog.KindString:
 		s := a.Value.String()
 		out, ch := s, false
-		if rd.trimmer != nil && (a.Key == stacktraceKey || a.Key == codeFileKey) {
+		if rd.trimmer != nil && (a.Key == keyExceptionStacktrace || a.Key == keyCodeFilePath) {
 			out = rd.trimmer.trimText(out)
 			ch = out != s
 		}
